@@ -1,0 +1,234 @@
+"""The `mbfcare` command: the same services as the window, for scripts and IT staff."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from mbfcare import __version__
+from mbfcare.errors import MbfCareError, UsageError
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+
+
+class TerminalProgress:
+    """A progress bar on standard error, only when it is a terminal."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self._stream = stream
+        self._label = label
+        self._enabled = stream.isatty()
+        self._last = 0.0
+        self._start = time.monotonic()
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        """Redraw at most ten times a second."""
+        now = time.monotonic()
+        if not self._enabled or (now - self._last < 0.1 and done < total):
+            return
+        self._last = now
+        rate = done / max(now - self._start, 1e-6)
+        if total:
+            share = min(done / total, 1.0)
+            bar = "█" * int(share * 30) + "░" * (30 - int(share * 30))
+            line = f"\r{self._label} {bar} {share:4.0%} {done:,}/{total:,} ({rate:,.0f}/s)"
+        else:
+            line = f"\r{self._label} {done:,} ({rate:,.0f}/s)"
+        self._stream.write(line.replace(",", "."))
+        self._stream.flush()
+
+    def cancelled(self) -> bool:
+        """The terminal cancels with Ctrl+C, which rolls the transaction back."""
+        return False
+
+    def close(self) -> None:
+        """End the progress line."""
+        if self._enabled:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # noqa: D102 - argparse's hook
+        self.print_usage(sys.stderr)
+        raise UsageError(f"Sai cú pháp lệnh: {message}. Xem: {self.prog} --help")
+
+
+def _common(top: bool) -> argparse.ArgumentParser:
+    # Sub-commands repeat the global options with SUPPRESS defaults, so that an option given
+    # before the sub-command is not reset by the sub-command's own default.
+    common = argparse.ArgumentParser(add_help=False)
+    kw: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    common.add_argument("--db", help="SQLAlchemy URL (mặc định: MBFCARE_DB hoặc tệp SQLite "
+                                     "trong thư mục dữ liệu)", **kw)
+    common.add_argument("--json", action="store_true", help="in kết quả dạng JSON", **kw)
+    common.add_argument("--lang", choices=("vi", "en"), help="ngôn ngữ (vi, en)", **kw)
+    common.add_argument("--debug", action="store_true", help="in chi tiết lỗi", **kw)
+    common.add_argument("--user", help="người thực hiện (ghi vào nhật ký)", **kw)
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common(top=False)
+    parser = _Parser(prog="mbfcare", description="MBF Care – chăm sóc khách hàng MobiFone KV5",
+                     parents=[_common(top=True)])
+    parser.add_argument("--version", action="version", version=f"mbfcare {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    sub.add_parser("gui", parents=[common], help="mở cửa sổ chương trình")
+
+    programme = sub.add_parser("programme", parents=[common], help="chương trình CSKH")
+    psub = programme.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = psub.add_parser("create", parents=[common], help="tạo chương trình")
+    create.add_argument("--config", type=Path, help="tệp TOML mô tả chương trình")
+    psub.add_parser("list", parents=[common], help="liệt kê chương trình")
+
+    imp = sub.add_parser("import", parents=[common], help="nhập dữ liệu")
+    isub = imp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    subs = isub.add_parser("subscribers", parents=[common], help="nhập danh sách thuê bao")
+    subs.add_argument("file", type=Path)
+    subs.add_argument("--programme", type=int)
+    subs.add_argument("--batch", type=int)
+    subs.add_argument("--care-month", help="tháng chăm sóc MM/YYYY")
+    subs.add_argument("--sheet")
+    subs.add_argument("--strict", action="store_true",
+                      help="từ chối cả tệp nếu có một dòng bị từ chối")
+    subs.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không lưu")
+    exc = isub.add_parser("exclusions", parents=[common],
+                          help="nhập danh sách TB đang tham gia chương trình khác")
+    exc.add_argument("file", type=Path)
+    exc.add_argument("--programme", type=int)
+    exc.add_argument("--sheet")
+    exc.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không lưu")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from mbfcare.db import open_database
+
+    _, factory = open_database(args.db)
+    return factory
+
+
+def _user(args: argparse.Namespace) -> str:
+    return args.user or os.environ.get("MBFCARE_USER") or os.environ.get("USERNAME") or \
+        os.environ.get("USER") or ""
+
+
+def _cmd_programme(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.domain.programme_spec import SpecProblem, load_programme_spec
+    from mbfcare.services import programmes
+
+    factory = _open(args)
+    if args.action == "create":
+        try:
+            spec = load_programme_spec(args.config) if args.config else \
+                programmes.default_programme_spec()
+        except SpecProblem as exc:
+            raise UsageError(str(exc)) from exc
+        pid = programmes.create_programme(factory, spec)
+        return {"programme_id": pid, "_text": f"Đã tạo chương trình số {pid}: {spec.name}."}
+    items = programmes.list_programmes(factory)
+    lines = [f"{p.id}\t{p.name} ({p.year}) – đợt: " +
+             ", ".join(f"{b.number} ({b.care_month_text})" for b in p.batches) for p in items]
+    return {
+        "programmes": [{"id": p.id, "name": p.name, "year": p.year,
+                        "batches": [{"number": b.number, "care_month": b.care_month_text}
+                                    for b in p.batches]} for p in items],
+        "_text": "\n".join(lines) or "Chưa có chương trình nào.",
+    }
+
+
+def _cmd_import(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import importing
+
+    factory = _open(args)
+    progress = TerminalProgress(sys.stderr, "Đang nhập") if not args.json else None
+    try:
+        if args.action == "subscribers":
+            result = importing.import_subscribers(
+                factory, args.file, programme_id=args.programme, batch=args.batch,
+                care_month=args.care_month, sheet=args.sheet, strict=args.strict,
+                dry_run=args.dry_run, user=_user(args), progress=progress)
+        else:
+            result = importing.import_exclusions(
+                factory, args.file, programme_id=args.programme, sheet=args.sheet,
+                dry_run=args.dry_run, user=_user(args), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    data = result.to_json()
+    lines = [
+        ("Kiểm tra (chưa lưu) " if result.dry_run else "Đã nhập ") +
+        f"{result.file}" + (f", sheet '{result.sheet}'" if result.sheet else "") +
+        f", tiêu đề ở dòng {result.header_row}.",
+        f"Số dòng đọc: {result.rows_read:,} · mới: {result.imported:,} · cập nhật: "
+        f"{result.updated:,} · không đổi: {result.unchanged:,} · từ chối: {result.rejected:,} "
+        f"(trùng: {result.duplicates:,}).".replace(",", "."),
+    ]
+    if result.cycles:
+        lines.append("Chu kỳ cước: " + ", ".join(result.cycles))
+    if result.rejects_file:
+        lines.append(f"Các dòng bị từ chối và lý do: {result.rejects_file}")
+    data["_text"] = "\n".join(lines)
+    return data
+
+
+def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.ui.app import run_gui
+
+    code = run_gui(args.db)
+    return {"_exit": code}
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
+    "programme": _cmd_programme,
+    "import": _cmd_import,
+    "gui": _cmd_gui,
+}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command; returns the exit status (0 done, 2 usage, 3 file refused, 4 rule)."""
+    out = out or sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = _parser().parse_args(argv)
+        command = args.command or "gui"
+        result = COMMANDS[command](args, out)
+    except MbfCareError as exc:
+        if debug:
+            logger.exception("failed")
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Đã dừng theo yêu cầu; không có gì thay đổi.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one sentence, no trace
+        if debug:
+            raise
+        logger.debug("unexpected", exc_info=True)
+        print(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}. Chạy lại với --debug để xem "
+              "chi tiết và báo cho bộ phận IT.", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    if "_exit" in result:
+        return int(result["_exit"])
+    text = result.pop("_text", "")
+    if getattr(args, "json", False):
+        json.dump(result, out, ensure_ascii=False, default=str)
+        out.write("\n")
+    elif text:
+        out.write(text + "\n")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Domain rules with no I/O beyond reading packaged reference data."""

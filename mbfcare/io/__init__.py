@@ -1,0 +1,1 @@
+"""Reading and writing subscriber extracts and other files (no Qt)."""

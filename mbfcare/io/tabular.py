@@ -1,0 +1,305 @@
+"""Open a spreadsheet or CSV file safely and hand out its rows; no interpretation here.
+
+`.xlsx`/`.xlsm`/`.xls` are read with python-calamine (the file is parsed once, in Rust);
+CSV with the stdlib reader, streamed. Whole-file problems (not a spreadsheet, encrypted,
+corrupt, too large, a zip bomb) raise `ImportFileError` before anything is stored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from defusedxml import ElementTree
+from python_calamine import CalamineError, CalamineWorkbook
+
+from mbfcare.domain.vntext import legacy_font_encoding, looks_tcvn3, looks_vni
+from mbfcare.errors import ImportFileError
+
+MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB: well above a 1,000,000-row extract
+MAX_UNZIPPED_BYTES = 4 * 1024 * 1024 * 1024
+MAX_ZIP_RATIO = 150  # real workbooks compress about 5-15 times
+CSV_SNIFF_LINES = 60
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
+
+
+@dataclass
+class SheetRows:
+    """The rows of one sheet (or of a CSV file), with what is known about its layout."""
+
+    name: str | None
+    rows: Iterator[tuple[int, list[Any]]]  # (1-based row number, cells)
+    first_column: int = 0  # 0-based sheet column of cells[0]
+    hidden_columns: frozenset[int] = frozenset()  # 0-based sheet columns
+    legacy_encoding: str | None = None  # "tcvn3" / "vni" when the file uses legacy fonts
+    total_rows: int | None = None
+
+
+@dataclass
+class TableFile:
+    """An opened extract: its kind, sheets, digest and size."""
+
+    path: Path
+    kind: str  # "xlsx", "xls" or "csv"
+    sha256: str
+    size: int
+    sheet_names: list[str] = field(default_factory=list)
+    _workbook: CalamineWorkbook | None = None
+    _csv: CsvFormat | None = None
+
+    def rows(self, sheet: str | None) -> SheetRows:
+        """Rows of `sheet` (ignored for CSV).
+
+        Raises:
+            ImportFileError: no such sheet, or the sheet cannot be read.
+        """
+        if self._csv is not None:
+            return SheetRows(None, _csv_rows(self.path, self._csv), legacy_encoding=self._csv.legacy)
+        assert self._workbook is not None
+        if sheet not in self.sheet_names:
+            raise ImportFileError(
+                f"Tệp {self.path.name} không có sheet '{sheet}'. Các sheet có: "
+                f"{', '.join(self.sheet_names)}."
+            )
+        try:
+            data = self._workbook.get_sheet_by_name(sheet)
+        except (CalamineError, ValueError) as exc:
+            raise ImportFileError(
+                f"Không đọc được sheet '{sheet}' của tệp {self.path.name} ({exc}). "
+                "Mở tệp bằng Excel, lưu lại rồi nhập lại."
+            ) from exc
+        start = data.start
+        hidden, legacy = frozenset[int](), None
+        if self.kind == "xlsx":
+            hidden, legacy = _xlsx_layout(self.path, sheet)
+        rows = ((i, list(r)) for i, r in enumerate(data.iter_rows(), 1))
+        return SheetRows(sheet, rows, start[1] if start else 0, hidden, legacy, data.height)
+
+    def close(self) -> None:
+        """Release the parsed workbook."""
+        if self._workbook is not None:
+            self._workbook.close()
+            self._workbook = None
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_table(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> TableFile:
+    """Check and open an extract.
+
+    Raises:
+        ImportFileError: missing, empty, too large, encrypted, corrupt, unsafe or not a table.
+    """
+    name = path.name
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError as exc:
+        raise ImportFileError(f"Không tìm thấy tệp {path}. Kiểm tra lại đường dẫn.") from exc
+    except OSError as exc:
+        raise ImportFileError(
+            f"Không mở được tệp {name} ({exc.strerror}). Đóng tệp trong Excel rồi thử lại."
+        ) from exc
+    if path.is_dir():
+        raise ImportFileError(f"{path} là một thư mục, không phải tệp danh sách.")
+    if size == 0:
+        raise ImportFileError(f"Tệp {name} rỗng.")
+    if size > max_bytes:
+        raise ImportFileError(
+            f"Tệp {name} quá lớn ({size / 1024 / 1024:.0f} MB, tối đa "
+            f"{max_bytes / 1024 / 1024:.0f} MB). Chia danh sách thành nhiều tệp."
+        )
+    sha = file_digest(path)
+    if head.startswith(_ZIP_MAGIC):
+        _check_zip(path)
+        return _open_workbook(path, "xlsx", sha, size)
+    if head.startswith(_OLE_MAGIC):
+        with path.open("rb") as handle:
+            if _ENCRYPTED_MARK in handle.read(min(size, 64 * 1024 * 1024)):
+                raise ImportFileError(
+                    f"Tệp {name} được đặt mật khẩu. Mở bằng Excel, bỏ mật khẩu, lưu lại rồi nhập."
+                )
+        return _open_workbook(path, "xls", sha, size)
+    fmt = _sniff_csv(path)
+    return TableFile(path, "csv", sha, size, [path.stem], _csv=fmt)
+
+
+def _open_workbook(path: Path, kind: str, sha: str, size: int) -> TableFile:
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = [
+            m.name for m in workbook.sheets_metadata if str(m.typ).endswith("WorkSheet")
+        ] or list(workbook.sheet_names)
+    except (CalamineError, ValueError, OSError) as exc:
+        raise ImportFileError(
+            f"Tệp {path.name} bị hỏng hoặc không phải bảng tính Excel ({exc}). "
+            "Mở bằng Excel, lưu lại dạng .xlsx rồi nhập lại."
+        ) from exc
+    return TableFile(path, kind, sha, size, names, _workbook=workbook)
+
+
+def _check_zip(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+                raise ImportFileError(
+                    f"Tệp {path.name} là tệp nén nhưng không phải bảng tính Excel."
+                )
+            unzipped = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+    except zipfile.BadZipFile as exc:
+        raise ImportFileError(
+            f"Tệp {path.name} bị hỏng (không giải nén được). Lưu lại từ Excel rồi nhập lại."
+        ) from exc
+    if unzipped > MAX_UNZIPPED_BYTES or (unzipped > 50 * 1024 * 1024 and
+                                         unzipped / packed > MAX_ZIP_RATIO):
+        raise ImportFileError(
+            f"Tệp {path.name} bị từ chối: khi giải nén lớn bất thường "
+            f"({unzipped / 1024 / 1024:.0f} MB từ {packed / 1024 / 1024:.1f} MB), có thể là tệp "
+            "độc hại."
+        )
+
+
+# --- xlsx layout: hidden columns and legacy Vietnamese fonts --------------------------------
+
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_COL_TAG = re.compile(rb"<(?:\w+:)?col\b([^>]*)/?>")
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+
+
+def _xlsx_layout(path: Path, sheet: str) -> tuple[frozenset[int], str | None]:
+    """Hidden columns of `sheet` and the legacy encoding its fonts imply (best effort)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            legacy = None
+            if "xl/styles.xml" in archive.namelist():
+                styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+                for font_name in styles.iter(f"{_MAIN_NS}name"):
+                    legacy = legacy_font_encoding(font_name.get("val")) or legacy
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target", "") for r in rels}
+            part = None
+            for element in workbook.iter(f"{_MAIN_NS}sheet"):
+                if element.get("name") == sheet:
+                    target = targets.get(element.get(f"{_REL_NS}id"), "")
+                    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            hidden: set[int] = set()
+            if part and part in archive.namelist():
+                with archive.open(part) as handle:
+                    head = b""
+                    while b"<sheetData" not in head and len(head) < 4 * 1024 * 1024:
+                        block = handle.read(65536)
+                        if not block:
+                            break
+                        head += block
+                for match in _COL_TAG.finditer(head.split(b"<sheetData")[0]):
+                    attrs = dict(_ATTR.findall(match.group(1)))
+                    if attrs.get(b"hidden") in (b"1", b"true"):
+                        first, last = int(attrs.get(b"min", b"1")), int(attrs.get(b"max", b"1"))
+                        hidden.update(range(first - 1, min(last, first + 1000)))
+            return frozenset(hidden), legacy
+    except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
+        return frozenset(), None
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a CSV file is written."""
+
+    encoding: str
+    delimiter: str
+    legacy: str | None = None
+
+
+def _detect_encoding(path: Path) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        elif len(head) >= 4 and head[1] == 0 and head[3] == 0:
+            return "utf-16-le"
+        else:
+            encoding = "utf-8"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                if b"\x00" in block:
+                    raise ImportFileError(
+                        f"Tệp {path.name} không phải bảng tính hay tệp CSV (có dữ liệu nhị phân)."
+                    )
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1258"
+    return encoding
+
+
+def _sniff_csv(path: Path) -> CsvFormat:
+    encoding = _detect_encoding(path)
+    try:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            lines = [line for _, line in zip(range(CSV_SNIFF_LINES), handle, strict=False)]
+    except UnicodeError as exc:
+        raise ImportFileError(f"Không đọc được chữ trong tệp {path.name} ({exc}).") from exc
+    best, best_score = ",", -1
+    for delimiter in (",", ";", "\t", "|"):
+        counts = [len(r) for r in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in r)]
+        if not counts:
+            continue
+        widest = max(counts)
+        score = sum(1 for c in counts if c == widest) * (widest > 1) * widest
+        if score > best_score:
+            best, best_score = delimiter, score
+    if best_score <= 0:
+        raise ImportFileError(
+            f"Tệp {path.name} không phải bảng tính: không tìm thấy các cột (dấu phẩy, chấm phẩy "
+            "hoặc tab)."
+        )
+    legacy = None
+    if encoding == "cp1258":
+        # Bytes that are not UTF-8 may be Windows-1258, or TCVN3/VNI text read as such.
+        sample = path.read_bytes()[: 1 << 20].decode("latin-1")
+        if looks_tcvn3(sample):
+            return CsvFormat("latin-1", best, "tcvn3")
+        if looks_vni(sample):
+            return CsvFormat("cp1252", best, "vni")
+    return CsvFormat(encoding, best, legacy)
+
+
+def _csv_rows(path: Path, fmt: CsvFormat) -> Iterator[tuple[int, list[Any]]]:
+    handle: IO[str] = path.open("r", encoding=fmt.encoding, errors="replace", newline="")
+    with handle:
+        reader = csv.reader(handle, delimiter=fmt.delimiter)
+        try:
+            yield from ((i, row) for i, row in enumerate(reader, 1))
+        except csv.Error as exc:
+            raise ImportFileError(
+                f"Tệp {path.name} hỏng ở dòng {reader.line_num}: {exc}. Sửa dòng đó rồi nhập lại."
+            ) from exc
