@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from mbfcare.domain.reference import is_mobifone_prefix, legacy_msisdn_prefixes, operator_of
 from mbfcare.domain.vntext import fold
@@ -102,9 +103,12 @@ def parse_msisdn(value: object) -> Msisdn:
     Raises:
         ValueProblem: code ``bad_msisdn`` when the value is not a Vietnamese mobile number.
     """
-    if is_blank(value):
+    if type(value) is str and len(value) == 10 and value[0] == "0" and value.isdigit():
+        digits = value  # the common case, checked first: a 10-digit text cell
+    elif is_blank(value):
         raise ValueProblem("missing_msisdn", value)
-    digits = _digits_of(value)
+    else:
+        digits = _digits_of(value)
     if digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
     elif not digits.startswith("0") and len(digits) in (9, 10):
@@ -217,10 +221,14 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, bool):
         raise ValueProblem("bad_date", value)
     if isinstance(value, int | float):
-        if not 1 <= value < 2958466:
+        if not 1000 <= value < 80000:  # 1902..2119: anything else is not a date serial
             raise ValueProblem("bad_date", value)
         return _EXCEL_EPOCH + dt.timedelta(days=math.floor(value))
-    text = str(value).strip()
+    return _parse_date_text(str(value).strip(), value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_date_text(text: str, value: object) -> dt.date:
     try:
         match = _DATE_DMY.match(text)
         if match:
@@ -233,7 +241,9 @@ def parse_date(value: object) -> dt.date | None:
             year, month, day = (int(g) for g in match.groups())
             return dt.date(year, month, day)
         if text.replace(".", "", 1).isdigit():
-            return parse_date(float(text))
+            parsed = parse_date(float(text))
+            if parsed is not None:
+                return parsed
     except ValueError:
         pass
     raise ValueProblem("bad_date", value)
@@ -321,6 +331,7 @@ def _key(value: object) -> str:
     return fold(str(value))
 
 
+@lru_cache(maxsize=4096)
 def parse_subscriber_type(value: object) -> SubscriberType:
     """`Trả trước`, `TT`, `Prepaid` ... -> prepaid; `Trả sau`, `TS`, `Postpaid` -> postpaid.
 
@@ -335,6 +346,7 @@ def parse_subscriber_type(value: object) -> SubscriberType:
     return SubscriberType(found)
 
 
+@lru_cache(maxsize=4096)
 def parse_status(value: object) -> SubscriberStatus:
     """`Hoạt động 2 chiều`, `2C`, `Chặn 1 chiều`, `Đã hủy` ... to the status.
 
@@ -349,6 +361,7 @@ def parse_status(value: object) -> SubscriberStatus:
     return SubscriberStatus(found)
 
 
+@lru_cache(maxsize=4096)
 def parse_flag(value: object, *, standardised: bool = False) -> bool | None:
     """Yes/no columns (`Có`/`Không`, `x`/blank, `1`/`0`); blank is None ("not said").
 

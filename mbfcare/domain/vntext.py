@@ -27,11 +27,17 @@ __all__ = [
 _ZERO_WIDTH = {0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None, 0x2060: None}
 
 
+_ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\ufeff\u2060]")
+
+
 def clean_text(value: str) -> str:
     """NFC, zero-width characters removed, all whitespace runs (NBSP, line breaks) -> one space."""
     if value.isascii():
         return " ".join(value.split())
-    value = unicodedata.normalize("NFC", value.translate(_ZERO_WIDTH))
+    if _ZERO_WIDTH_RE.search(value):
+        value = value.translate(_ZERO_WIDTH)
+    if not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
     # str.split() already treats NBSP, U+2007, U+202F and line breaks as whitespace.
     return " ".join(value.split())
 
@@ -308,6 +314,15 @@ def looks_vni(value: str) -> bool:
     return _confident(value, vni_to_unicode(value))
 
 
+# Any character outside both legacy repertoires proves the text is genuine Unicode; checked in C
+# so that a million names cost almost nothing.
+_GENUINE_RE = re.compile(
+    "[^\x00-\x7f"
+    + "".join(re.escape(ch) for ch in sorted(_TCVN3_LEGACY_CHARS | _VNI_LEGACY_CHARS))
+    + "]"
+)
+
+
 def repair_legacy(value: str, hint: str | None = None, *, capitals: bool = False) -> str:
     """Convert legacy TCVN3/VNI text to clean Unicode when it is (or, with a hint, may be) so.
 
@@ -316,6 +331,8 @@ def repair_legacy(value: str, hint: str | None = None, *, capitals: bool = False
     `looks_tcvn3` / `looks_vni` is converted. Anything else is only cleaned.
     """
     if not value.isascii():
+        if hint is None and _GENUINE_RE.search(value):
+            return clean_text(value)  # a character no legacy encoding produces: real Unicode
         if hint == "tcvn3":
             if _only_legacy_chars(value, _TCVN3_LEGACY_CHARS):
                 value = tcvn3_to_unicode(value, capitals=capitals)

@@ -134,4 +134,6 @@ def is_repeated_header(cells: Sequence[Any], columns: ColumnMap) -> bool:
     if index >= len(cells):
         return False
     cell = cells[index]
-    return isinstance(cell, str) and header_key(cell) == header_key(columns.headers[index])
+    if not isinstance(cell, str) or not cell or cell[0] in "0123456789+(":
+        return False
+    return header_key(cell) == header_key(columns.headers[index])

@@ -675,6 +675,7 @@ def _execute(
                 _ExclusionStore(conn, run.id, pid)
             total = located.sheet.total_rows
             savepoint = session.begin_nested()
+            session.connection()  # emits the SAVEPOINT now: the store writes on the raw connection
             counts, superseded = _run_pass(located, _all_rows(located), normalise, store,
                                            progress, total, None)
             if superseded is not None:
