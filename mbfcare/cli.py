@@ -58,7 +58,7 @@ class TerminalProgress:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # noqa: D102 - argparse's hook
+    def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
         raise UsageError(f"Sai cú pháp lệnh: {message}. Xem: {self.prog} --help")
 
@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("Đã dừng theo yêu cầu; không có gì thay đổi.", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one sentence, no trace
+    except Exception as exc:
         if debug:
             raise
         logger.debug("unexpected", exc_info=True)

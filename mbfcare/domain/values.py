@@ -399,6 +399,8 @@ def parse_id_number(value: object) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return parse_id_number(float(value))
     text = re.sub(r"[\s.\u00a0]", "", str(value)).lstrip("'")
+    if text.isdigit() and len(text) in (8, 11):  # a numeric cell lost its leading zero
+        text = "0" + text
     return text or None
 
 

@@ -346,3 +346,8 @@ def repair_legacy(value: str, hint: str | None = None, *, capitals: bool = False
     elif hint == "tcvn3" and capitals:
         value = value.upper()
     return clean_text(value)
+
+
+# Every character that TCVN3 or VNI text shows when read as Windows-1252; text with any other
+# non-ASCII character is genuine Unicode.
+LEGACY_CHARS: frozenset[str] = frozenset(_TCVN3_LEGACY_CHARS | _VNI_LEGACY_CHARS)

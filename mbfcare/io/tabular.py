@@ -22,6 +22,13 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from mbfcare.domain.vntext import legacy_font_encoding, looks_tcvn3, looks_vni
 from mbfcare.errors import ImportFileError
+from mbfcare.io.frames import (
+    CsvFormat,
+    SheetFrame,
+    read_csv_frame,
+    read_rows_frame,
+    read_workbook_sheet,
+)
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GiB: well above a 1,000,000-row extract
 MAX_UNZIPPED_BYTES = 4 * 1024 * 1024 * 1024
@@ -84,6 +91,27 @@ class TableFile:
             hidden, legacy = _xlsx_layout(self.path, sheet)
         rows = ((i, list(r)) for i, r in enumerate(data.iter_rows(), 1))
         return SheetRows(sheet, rows, start[1] if start else 0, hidden, legacy, data.height)
+
+    def frame(self, sheet: str | None) -> tuple[SheetFrame, frozenset[int], str | None]:
+        """The whole sheet as text columns, its hidden columns and legacy font encoding.
+
+        Raises:
+            ImportFileError: the sheet cannot be read.
+        """
+        if self._csv is not None:
+            return read_csv_frame(self.path, self._csv), frozenset(), self._csv.legacy
+        if sheet not in self.sheet_names:
+            raise ImportFileError(
+                f"Tệp {self.path.name} không có sheet '{sheet}'. Các sheet có: "
+                f"{', '.join(self.sheet_names)}."
+            )
+        if self.kind == "xlsx":
+            hidden, legacy = _xlsx_layout(self.path, sheet)
+            return (read_workbook_sheet(self.path, sheet, _xlsx_sheet_part(self.path, sheet)),
+                    hidden, legacy)
+        rows = self.rows(sheet)
+        return (read_rows_frame([cells for _, cells in rows.rows], 1, rows.first_column),
+                rows.hidden_columns, rows.legacy_encoding)
 
     def close(self) -> None:
         """Release the parsed workbook."""
@@ -188,6 +216,22 @@ _COL_TAG = re.compile(rb"<(?:\w+:)?col\b([^>]*)/?>")
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 
 
+def _xlsx_sheet_part(path: Path, sheet: str) -> str | None:
+    """The zip member holding `sheet` (e.g. `xl/worksheets/sheet1.xml`)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target", "") for r in rels}
+            for element in workbook.iter(f"{_MAIN_NS}sheet"):
+                if element.get("name") == sheet:
+                    target = targets.get(element.get(f"{_REL_NS}id"), "")
+                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
+        return None
+    return None
+
+
 def _xlsx_layout(path: Path, sheet: str) -> tuple[frozenset[int], str | None]:
     """Hidden columns of `sheet` and the legacy encoding its fonts imply (best effort)."""
     try:
@@ -225,15 +269,6 @@ def _xlsx_layout(path: Path, sheet: str) -> tuple[frozenset[int], str | None]:
 
 
 # --- CSV ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CsvFormat:
-    """How a CSV file is written."""
-
-    encoding: str
-    delimiter: str
-    legacy: str | None = None
-
 
 def _detect_encoding(path: Path) -> str:
     with path.open("rb") as handle:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +33,8 @@ from mbfcare.domain.values import (
     parse_date,
     parse_flag,
     parse_id_number,
-    parse_month,
     parse_money,
+    parse_month,
     parse_msisdn,
     parse_status,
     parse_subscriber_type,
@@ -41,27 +42,38 @@ from mbfcare.domain.values import (
 )
 from mbfcare.domain.vntext import repair_legacy
 from mbfcare.errors import Cancelled, ImportFileError, UsageError
+from mbfcare.io.frames import SheetFrame
 from mbfcare.io.layout import (
     HEADER_SCAN_ROWS,
     ColumnMap,
     find_header,
-    is_blank_row,
     is_column_number_row,
     is_repeated_header,
     is_signature_row,
     is_totals_row,
 )
+from mbfcare.io.normalise import (
+    CATEGORICAL,
+    blank_to_null,
+    date_column,
+    id_number_column,
+    map_distinct,
+    money_column,
+    msisdn_column,
+    text_column,
+)
 from mbfcare.io.rejects import RejectedRow, write_rejects
-from mbfcare.io.tabular import SheetRows, TableFile, open_table
+from mbfcare.io.tabular import TableFile, open_table
 from mbfcare.models import ImportRun
 from mbfcare.models.base import utcnow
-from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.services.programmes import get_batch, resolve_programme_id
+from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5000
+FRAME_CHUNK_ROWS = 50_000
 
 # Stored subscriber fields, in the order of the value tuple a row normalises to.
 SUBSCRIBER_FIELDS = (
@@ -127,58 +139,13 @@ class ImportResult:
         }
 
 
-class _RowProblems(Exception):
+class _RowProblemsError(Exception):
     def __init__(self, problems: list[tuple[str, int, object]]) -> None:
         super().__init__(problems)
         self.problems = problems  # (code, column index, value)
 
 
-class _Restart(Exception):
-    """Raised inside the first pass when a duplicate means the rows must be done again."""
-
-
 # --- finding the list ---------------------------------------------------------------------
-
-@dataclass
-class _Located:
-    sheet: SheetRows
-    columns: ColumnMap
-    head: list[tuple[int, list[Any]]]  # rows already read while looking for the header
-    rows: Iterator[tuple[int, list[Any]]]
-
-
-def _locate(table: TableFile, sheet_name: str | None) -> _Located:
-    """The sheet holding the list (the named one, else the best header) and its header."""
-    names = [sheet_name] if sheet_name is not None else table.sheet_names
-    if sheet_name is not None and table.kind != "csv" and sheet_name not in table.sheet_names:
-        raise ImportFileError(
-            f"Tệp {table.path.name} không có sheet '{sheet_name}'. Các sheet có: "
-            f"{', '.join(table.sheet_names)}."
-        )
-    best: _Located | None = None
-    best_score = -1
-    for name in names or [None]:
-        sheet = table.rows(name)
-        head = []
-        for item in sheet.rows:
-            head.append(item)
-            if len(head) >= HEADER_SCAN_ROWS:
-                break
-        columns = find_header(head, sheet.hidden_columns, sheet.first_column)
-        if columns is None:
-            continue
-        score = len(columns.fields) + len(columns.charges)
-        if score > best_score:
-            best, best_score = _Located(sheet, columns, head, sheet.rows), score
-    if best is None:
-        where = f"sheet nào của tệp {table.path.name}" if table.kind != "csv" else \
-            f"tệp {table.path.name}"
-        raise ImportFileError(
-            f"Không tìm thấy dòng tiêu đề có cột số thuê bao (ví dụ 'Số thuê bao', 'Số TB', "
-            f"'MSISDN') trong {where}. Kiểm tra tệp có đúng là danh sách thuê bao không."
-        )
-    return best
-
 
 def _column_letter(index: int) -> str:
     letters = ""
@@ -274,7 +241,7 @@ class _SubscriberRows:
             if amount is not None:
                 charges.append((cycle, amount))
         if problems or number is None:
-            raise _RowProblems(problems)
+            raise _RowProblemsError(problems)
         province = values[self._province_slot]
         if province is not None:
             values[self._province_slot], values[self._province_slot + 1] = province
@@ -323,6 +290,32 @@ class _SubscriberStore:
             text("SELECT nextval(pg_get_serial_sequence('subscribers', 'id')) "
                  "FROM generate_series(1, :n)"), {"n": count})
         return [int(r[0]) for r in rows]
+
+    def known_numbers(self, numbers: pl.Series) -> list[str]:
+        """Which of these numbers are stored already (none at all on a first import)."""
+        if self.conn.exec_driver_sql("SELECT 1 FROM subscribers LIMIT 1").first() is None:
+            return []
+        return list(self.existing(numbers.to_list()))
+
+    def insert_frame(self, part: pl.DataFrame, cycles: list[int]) -> int:
+        """Insert subscribers known to be new, with their charges; returns how many."""
+        ids = pl.Series("id", self._ids(part.height), dtype=pl.Int64)
+        fields = ["msisdn", "ported", *SUBSCRIBER_FIELDS]
+        rows = part.select(
+            ids, *fields, pl.lit(self.run_id).alias("first"), pl.lit(self.run_id).alias("last"),
+            pl.lit(self.now).alias("at"),
+        ).rows()
+        self.conn.exec_driver_sql(self._insert, rows)
+        charge_columns = part.columns[len(part.columns) - len(cycles):]
+        if charge_columns:
+            long = (part.select(ids, *charge_columns)
+                    .unpivot(index="id", variable_name="cycle", value_name="amount")
+                    .drop_nulls("amount")
+                    .with_columns(pl.col("cycle").str.slice(len(_CHARGE_PREFIX)).cast(pl.Int64))
+                    .sort("id", "cycle"))
+            if long.height:
+                self.conn.exec_driver_sql(self._insert_charge, long.rows())
+        return part.height
 
     def existing(self, numbers: Sequence[str]) -> dict[str, tuple[int, tuple[Any, ...]]]:
         found: dict[str, tuple[int, tuple[Any, ...]]] = {}
@@ -430,51 +423,6 @@ class _ExclusionStore:
 
 # --- the pass over the rows -----------------------------------------------------------------
 
-@dataclass
-class _Counts:
-    rows_read: int = 0
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-    reasons: Counter[str] = field(default_factory=Counter)
-
-
-def _data_rows(located: _Located, rows: Iterator[tuple[int, list[Any]]]
-               ) -> Iterator[tuple[int, list[Any]]]:
-    """The data rows under the header: no blank, column-number, repeated header, totals or
-    signature rows; after a totals or signature line, only rows that carry a number."""
-    columns = located.columns
-    msisdn_col = columns.fields["msisdn"]
-    footer = False
-    first = True
-    for number, cells in rows:
-        if number <= columns.header_row or is_blank_row(cells):
-            continue
-        if first:
-            first = False
-            if is_column_number_row(cells):
-                continue
-        msisdn_cell = cells[msisdn_col] if msisdn_col < len(cells) else None
-        if is_repeated_header(cells, columns):
-            continue
-        if is_totals_row(cells, msisdn_cell):
-            footer = True
-            continue
-        if footer and is_blank(msisdn_cell):
-            continue
-        if is_blank(msisdn_cell) and is_signature_row(cells):
-            footer = True
-            continue
-        yield number, cells
-
-
-def _all_rows(located: _Located) -> Iterator[tuple[int, list[Any]]]:
-    yield from located.head
-    yield from located.rows
-
-
 def _reason_text(code: str, header: str | None, value: object, other_row: int | None = None
                  ) -> str:
     base = REASONS.get(code, code)
@@ -483,67 +431,6 @@ def _reason_text(code: str, header: str | None, value: object, other_row: int | 
     shown = "" if value is None else str(value).strip()
     where = f" ở cột '{header}'" if header else ""
     return f"{base}{where}: '{shown}'" if shown else f"{base}{where}"
-
-
-def _run_pass(
-    located: _Located, rows: Iterator[tuple[int, list[Any]]], normalise: Callable[..., Any],
-    store: Any, progress: Progress, total: int | None, superseded: dict[str, int] | None,
-) -> tuple[_Counts, dict[str, int] | None]:
-    """One pass over the data rows. With `superseded` None, the first duplicate switches the
-    pass to scanning only; it then returns the map of duplicated numbers to their last row."""
-    counts = _Counts()
-    headers = located.columns.headers
-    seen: dict[str, int] = {}
-    duplicated: set[str] = set()
-    last_seen_dup = False
-    chunk: list[tuple[str, tuple[Any, ...], list[tuple[int, int]]]] = []
-
-    def flush() -> None:
-        if chunk and not last_seen_dup:
-            imported, updated, unchanged = store.write(chunk)
-            counts.imported += imported
-            counts.updated += updated
-            counts.unchanged += unchanged
-        chunk.clear()
-
-    for row_number, cells in _data_rows(located, rows):
-        counts.rows_read += 1
-        try:
-            number, values, charges = normalise(cells)
-        except _RowProblems as exc:
-            code, col, value = exc.problems[0] if exc.problems else ("missing_msisdn", 0, None)
-            reason = "; ".join(
-                _reason_text(c, headers[i] if i < len(headers) else None, v)
-                for c, i, v in exc.problems
-            ) or REASONS["missing_msisdn"]
-            counts.rejected.append(RejectedRow(row_number, list(cells), reason))
-            counts.reasons[code] += 1
-            continue
-        if superseded is None:
-            if number in seen:
-                last_seen_dup = True
-                duplicated.add(number)
-            seen[number] = row_number
-            if last_seen_dup:
-                continue
-        else:
-            last = superseded.get(number)
-            if last is not None and last != row_number:
-                counts.rejected.append(RejectedRow(
-                    row_number, list(cells), _reason_text("duplicate", None, None, last)))
-                counts.reasons["duplicate"] += 1
-                counts.duplicates += 1
-                continue
-        chunk.append((number, values, charges))
-        if len(chunk) >= CHUNK_ROWS:
-            flush()
-            if progress.cancelled():
-                raise Cancelled("Đã hủy nhập dữ liệu; không có gì thay đổi.")
-            progress.report(row_number, total or 0, "")
-    flush()
-    if superseded is None and last_seen_dup:
-        return counts, {number: seen[number] for number in duplicated}
-    return counts, None
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -584,26 +471,270 @@ def _resolve_cycles(columns: ColumnMap, care: tuple[int, int] | None, table: Tab
     return cycles
 
 
-def _finish(session: Session, run: ImportRun, result: ImportResult, counts: _Counts,
-            located: _Located, table: TableFile, write_file: bool) -> None:
-    result.rows_read = counts.rows_read
-    result.imported, result.updated = counts.imported, counts.updated
-    result.unchanged = counts.unchanged
-    result.rejected = len(counts.rejected)
-    result.duplicates = counts.duplicates
-    result.reasons = dict(counts.reasons)
-    if counts.rejected and write_file:
-        result.rejects_file = str(write_rejects(
-            paths.rejects_dir(), table.path, located.sheet.name, located.columns.headers,
-            counts.rejected, located.sheet.first_column))
-    run.rows_read, run.imported, run.updated = result.rows_read, result.imported, result.updated
-    run.unchanged, run.rejected, run.duplicates = result.unchanged, result.rejected, \
-        result.duplicates
-    run.rejects_file = result.rejects_file
-    run.finished_at = utcnow()
-    run.details = {"reasons": result.reasons, "columns": result.columns,
-                   "cycles": result.cycles, "ignored_columns": result.ignored_columns}
-    session.flush()
+@dataclass
+class _Located:
+    sheet: str | None
+    frame: SheetFrame
+    columns: ColumnMap
+    hidden: frozenset[int]
+    legacy: str | None
+
+
+def _locate(table: TableFile, sheet_name: str | None) -> _Located:
+    """The sheet holding the list (the named one, else the best header) and its header."""
+    names: list[str | None] = [sheet_name] if sheet_name is not None else \
+        list(table.sheet_names) if table.kind != "csv" else [None]
+    best: _Located | None = None
+    best_score = -1
+    for name in names:
+        frame, hidden, legacy = table.frame(name)
+        head = [(frame.first_row + i, list(row))
+                for i, row in enumerate(frame.frame.head(HEADER_SCAN_ROWS).rows())]
+        columns = find_header(head, hidden, frame.first_column)
+        if columns is None:
+            continue
+        score = len(columns.fields) + len(columns.charges)
+        if score > best_score:
+            best, best_score = _Located(name, frame, columns, hidden, legacy), score
+    if best is None:
+        where = f"sheet nào của tệp {table.path.name}" if table.kind != "csv" else \
+            f"tệp {table.path.name}"
+        raise ImportFileError(
+            f"Không tìm thấy dòng tiêu đề có cột số thuê bao (ví dụ 'Số thuê bao', 'Số TB', "
+            f"'MSISDN') trong {where}. Kiểm tra tệp có đúng là danh sách thuê bao không."
+        )
+    return best
+
+
+def _data_row_indexes(located: _Located) -> pl.Series:
+    """Frame indexes of the data rows: no title, header, blank, column-number, repeated
+    header, totals or signature rows; after a totals or signature line, only rows that carry a
+    number count."""
+    frame, columns = located.frame.frame, located.columns
+    header_index = columns.header_row - located.frame.first_row
+    msisdn = pl.col(f"c{columns.fields['msisdn']}")
+    blank_cell = [pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0)
+                  for c in frame.columns]
+    marks = frame.with_row_index("i").select(
+        "i",
+        pl.all_horizontal(blank_cell).alias("blank"),
+        (msisdn.is_null() | msisdn.str.contains(r"[^\d\s.\-+()/'’`_=]") |
+         (msisdn.str.strip_chars().str.len_bytes() == 0)).fill_null(True).alias("special"),
+    ).filter((pl.col("i") > header_index) & ~pl.col("blank"))
+    indexes = marks["i"].to_list()
+    special = set(marks.filter(pl.col("special"))["i"].to_list())
+    if indexes and is_column_number_row(frame.row(indexes[0])):
+        special.discard(indexes[0])
+        indexes = indexes[1:]
+    keep: list[int] = []
+    footer = False
+    msisdn_col = columns.fields["msisdn"]
+    for index in indexes:
+        if index not in special:
+            keep.append(index)
+            continue
+        cells = frame.row(index)
+        msisdn_cell = cells[msisdn_col]
+        if is_repeated_header(cells, columns):
+            continue
+        if is_totals_row(cells, msisdn_cell):
+            footer = True
+            continue
+        if footer and is_blank(msisdn_cell):
+            continue
+        if is_blank(msisdn_cell) and is_signature_row(cells):
+            footer = True
+            continue
+        keep.append(index)
+    return pl.Series("i", keep, dtype=pl.UInt32)
+
+
+def _reason_for(normalise: Callable[..., Any], cells: Sequence[Any], headers: list[str]
+                ) -> tuple[str, str] | None:
+    """(first problem code, the sentence) for a row, or None if the row is fine."""
+    try:
+        normalise(cells)
+    except _RowProblemsError as exc:
+        code = exc.problems[0][0] if exc.problems else "missing_msisdn"
+        reason = "; ".join(
+            _reason_text(c, headers[i] if i < len(headers) else None, v)
+            for c, i, v in exc.problems) or REASONS["missing_msisdn"]
+        return code, reason
+    return None
+
+
+@dataclass
+class _Outcome:
+    valid: pl.DataFrame  # rowno, msisdn, then the stored values and charges
+    rejected: list[RejectedRow]
+    reasons: Counter[str]
+    rows_read: int
+    duplicates: int = 0
+
+
+_CHARGE_PREFIX = "charge_"
+
+
+def _normalise_subscribers(located: _Located, cycles: dict[int, int], sqlite: bool,
+                           python_rows: _SubscriberRows) -> _Outcome:
+    """Normalise every data row column-wise; reasons for rejected rows come from the row path."""
+    indexes = _data_row_indexes(located)
+    data = located.frame.frame[indexes]
+    rowno = (indexes.cast(pl.Int64) + located.frame.first_row).alias("rowno")
+    fields = located.columns.fields
+    width = data.width
+    length = data.height
+
+    def raw(col: int | None) -> pl.Series:
+        if col is None or col >= width:
+            return pl.Series([None] * length, dtype=pl.String)
+        series = data[f"c{col}"]
+        return pl.select(blank_to_null(pl.lit(series))).to_series()
+
+    errors = pl.Series([False] * length)
+    out: dict[str, pl.Series] = {}
+    numbers, ported, original = msisdn_column(raw(fields["msisdn"]))
+    errors = errors | numbers.errors | numbers.values.is_null()
+    out["msisdn"], out["ported"], out["msisdn_original"] = numbers.values, ported, original
+    for name in ("subscriber_type", "status", "in_other_programme", "profile_standardised",
+                 "contact_number"):
+        parse, dtype = CATEGORICAL[name]
+        column = raw(fields.get(name))
+        result = map_distinct(column, parse, dtype)
+        errors = errors | result.errors
+        if name in ("subscriber_type", "status"):
+            errors = errors | column.is_null()
+        out[name] = result.values
+    for name in ("name", "address", "district", "store", "offers"):
+        result = text_column(raw(fields.get(name)), located.legacy)
+        errors = errors | result.errors
+        out[name] = result.values
+    for name in ("activation_date", "birth_date"):
+        result = date_column(raw(fields.get(name)))
+        errors = errors | result.errors
+        out[name] = result.values.dt.to_string("%Y-%m-%d") if sqlite else result.values
+    result = id_number_column(raw(fields.get("id_number")))
+    errors = errors | result.errors
+    out["id_number"] = result.values
+    province_raw = text_column(raw(fields.get("province")), located.legacy)
+    matches: dict[str, tuple[str, str]] = {}
+    bad_provinces: list[str] = []
+    for value in province_raw.values.drop_nulls().unique().to_list():
+        match = match_province(value)
+        if match is None:
+            bad_provinces.append(value)
+        else:
+            matches[value] = (match.old_names[0] if len(match.old_names) == 1
+                              else match.new_name, match.new_name)
+    keys = list(matches)
+    out["province"] = province_raw.values.replace_strict(
+        keys, [m[0] for m in matches.values()], default=None, return_dtype=pl.String)
+    out["province_new"] = province_raw.values.replace_strict(
+        keys, [m[1] for m in matches.values()], default=None, return_dtype=pl.String)
+    if bad_provinces:
+        errors = errors | province_raw.values.is_in(bad_provinces)
+    for col, cycle in sorted(cycles.items()):
+        result = money_column(raw(col))
+        errors = errors | result.errors
+        out[f"{_CHARGE_PREFIX}{cycle}"] = result.values
+    errors = errors.fill_null(True)
+    order = ["msisdn", "ported", *SUBSCRIBER_FIELDS,
+             *(f"{_CHARGE_PREFIX}{c}" for c in sorted(cycles.values()))]
+    frame = pl.DataFrame([rowno, *(out[k].alias(k) for k in order)])
+    valid = frame.filter(~errors)
+    rejected: list[RejectedRow] = []
+    reasons: Counter[str] = Counter()
+    rescued = []
+    headers = located.columns.headers
+    for i in errors.arg_true().to_list():
+        cells = data.row(i)
+        found = _reason_for(python_rows, cells, headers)
+        if found is None:  # the row path accepts what the column path doubted: trust it
+            number, values, charges = python_rows(cells)
+            by_cycle = dict(charges)
+            rescued.append((int(rowno[i]), number, *values,
+                            *(by_cycle.get(c) for c in sorted(cycles.values()))))
+            continue
+        reasons[found[0]] += 1
+        rejected.append(RejectedRow(int(rowno[i]), list(cells), found[1]))
+    if rescued:
+        valid = pl.concat([valid, pl.DataFrame(rescued, schema=valid.schema, orient="row")])
+    return _Outcome(valid, rejected, reasons, length)
+
+
+def _normalise_rows(located: _Located, normalise: Callable[..., Any]) -> _Outcome:
+    """Row-by-row normalisation (small lists such as exclusions)."""
+    indexes = _data_row_indexes(located)
+    data = located.frame.frame[indexes]
+    headers = located.columns.headers
+    rows, rejected, reasons = [], [], Counter[str]()
+    for i, cells in zip(indexes.to_list(), data.iter_rows(), strict=True):
+        number = i + located.frame.first_row
+        try:
+            msisdn, values, _ = normalise(cells)
+        except _RowProblemsError:
+            found = _reason_for(normalise, cells, headers)
+            assert found is not None
+            reasons[found[0]] += 1
+            rejected.append(RejectedRow(number, list(cells), found[1]))
+            continue
+        rows.append((number, msisdn, *values))
+    valid = pl.DataFrame(rows, schema={"rowno": pl.Int64, "msisdn": pl.String,
+                                       "source": pl.String, "note": pl.String}, orient="row")
+    return _Outcome(valid, rejected, reasons, data.height)
+
+
+def _drop_superseded(outcome: _Outcome, located: _Located) -> None:
+    """The later row of a subscriber is kept; earlier ones are rejected as duplicates."""
+    valid = outcome.valid.with_columns(pl.col("rowno").max().over("msisdn").alias("_last"))
+    earlier = valid.filter(pl.col("rowno") != pl.col("_last"))
+    if earlier.height:
+        frame = located.frame
+        for row, last in earlier.select("rowno", "_last").iter_rows():
+            cells = frame.frame.row(row - frame.first_row)
+            outcome.rejected.append(RejectedRow(row, list(cells),
+                                                _reason_text("duplicate", None, None, last)))
+        outcome.reasons["duplicate"] += earlier.height
+        outcome.duplicates = earlier.height
+    outcome.valid = valid.filter(pl.col("rowno") == pl.col("_last")).drop("_last").sort("rowno")
+
+
+def _write(outcome: _Outcome, store: Any, cycles: list[int], progress: Progress
+           ) -> tuple[int, int, int]:
+    """Write the valid rows; (imported, updated, unchanged).
+
+    Subscribers not yet stored are inserted straight from the frame (ids assigned in bulk,
+    charges unpivoted by polars); the others go through the row-by-row comparison, since
+    only a changed value may update them.
+    """
+    imported = updated = unchanged = 0
+    valid = outcome.valid
+    total = valid.height
+    charge_start = valid.width - len(cycles)
+    done = 0
+    if isinstance(store, _SubscriberStore):
+        known = store.known_numbers(valid["msisdn"])
+        fresh = valid.filter(~pl.col("msisdn").is_in(known)) if known else valid
+        valid = valid.filter(pl.col("msisdn").is_in(known)) if known else valid.clear()
+        for part in fresh.iter_slices(FRAME_CHUNK_ROWS):
+            imported += store.insert_frame(part, cycles)
+            done += part.height
+            if progress.cancelled():
+                raise Cancelled("Đã hủy nhập dữ liệu; không có gì thay đổi.")
+            progress.report(done, total, "")
+    for part in valid.iter_slices(CHUNK_ROWS):
+        chunk = []
+        for row in part.iter_rows():
+            charges = [(c, a) for c, a in zip(cycles, row[charge_start:], strict=True)
+                       if a is not None]
+            chunk.append((row[1], row[2:charge_start], charges))
+        i, u, n = store.write(chunk)
+        imported, updated, unchanged = imported + i, updated + u, unchanged + n
+        done += part.height
+        if progress.cancelled():
+            raise Cancelled("Đã hủy nhập dữ liệu; không có gì thay đổi.")
+        progress.report(done, total, "")
+    return imported, updated, unchanged
 
 
 def _execute(
@@ -629,18 +760,21 @@ def _execute(
                 if care is not None:
                     batch_row.care_year, batch_row.care_month = care
                 care = (batch_row.care_year, batch_row.care_month)
+            progress.report(0, 0, "Đang đọc tệp…")
             located = _locate(table, sheet)
             columns = located.columns
             result = ImportResult(
-                kind=kind, file=str(path), sha256=table.sha256, sheet=located.sheet.name,
+                kind=kind, file=str(path), sha256=table.sha256, sheet=located.sheet,
                 header_row=columns.header_row, programme_id=pid, dry_run=dry_run,
                 care_month=f"{care[1]:02d}/{care[0]}" if care else None,
                 columns={name: columns.headers[col] for name, col in columns.fields.items()},
             )
             conn = session.connection()
+            sqlite = conn.dialect.name == "sqlite"
+            cycle_list: list[int] = []
             if kind == "subscribers":
                 _required_check(columns, ("msisdn", "subscriber_type", "status"), table,
-                                located.sheet.name)
+                                located.sheet)
                 cycles = _resolve_cycles(columns, care, table)
                 if not cycles:
                     raise ImportFileError(
@@ -656,16 +790,19 @@ def _execute(
                             f"{batch} (tháng chăm sóc {care[1]:02d}/{care[0]}) cần. Thêm các "
                             "cột đó rồi nhập lại."
                         )
-                result.cycles = [format_cycle(c) for c in sorted(set(cycles.values()))]
-                normalise: Callable[..., Any] = _SubscriberRows(
-                    columns, cycles, located.sheet.legacy_encoding, conn.dialect.name == "sqlite")
+                cycle_list = sorted(set(cycles.values()))
+                result.cycles = [format_cycle(c) for c in cycle_list]
+                outcome = _normalise_subscribers(
+                    located, cycles, sqlite,
+                    _SubscriberRows(columns, cycles, located.legacy, sqlite))
             else:
-                _required_check(columns, ("msisdn",), table, located.sheet.name)
-                normalise = _exclusion_rows(columns, located.sheet.legacy_encoding)
+                _required_check(columns, ("msisdn",), table, located.sheet)
+                outcome = _normalise_rows(located, _exclusion_rows(columns, located.legacy))
             result.ignored_columns = list(columns.ignored)
+            _drop_superseded(outcome, located)
             run = ImportRun(
                 programme_id=pid, kind=kind, file_name=str(path), file_sha256=table.sha256,
-                sheet=located.sheet.name, header_row=columns.header_row,
+                sheet=located.sheet, header_row=columns.header_row,
                 care_month=result.care_month, user=user,
             )
             session.add(run)
@@ -673,27 +810,31 @@ def _execute(
             result.import_id = run.id
             store = _SubscriberStore(conn, run.id) if kind == "subscribers" else \
                 _ExclusionStore(conn, run.id, pid)
-            total = located.sheet.total_rows
-            savepoint = session.begin_nested()
-            session.connection()  # emits the SAVEPOINT now: the store writes on the raw connection
-            counts, superseded = _run_pass(located, _all_rows(located), normalise, store,
-                                           progress, total, None)
-            if superseded is not None:
-                savepoint.rollback()
-                store = _SubscriberStore(conn, run.id) if kind == "subscribers" else \
-                    _ExclusionStore(conn, run.id, pid)
-                counts, _ = _run_pass(located, _reread(table, located), normalise, store,
-                                      progress, total, superseded)
-            else:
-                savepoint.commit()
-            refuse = strict and counts.rejected
-            _finish(session, run, result, counts, located, table, write_file=True)
+            refuse = strict and bool(outcome.rejected)
+            if not refuse:
+                result.imported, result.updated, result.unchanged = _write(
+                    outcome, store, cycle_list, progress)
+            result.rows_read = outcome.rows_read
+            result.rejected = len(outcome.rejected)
+            result.duplicates = outcome.duplicates
+            result.reasons = dict(outcome.reasons)
+            if outcome.rejected:
+                result.rejects_file = str(write_rejects(
+                    paths.rejects_dir(), table.path, located.sheet, columns.headers,
+                    outcome.rejected, located.frame.first_column))
             if refuse:
                 raise ImportFileError(
-                    f"Tệp {path.name} có {len(counts.rejected)} dòng bị từ chối nên không nhập "
+                    f"Tệp {path.name} có {result.rejected} dòng bị từ chối nên không nhập "
                     f"dòng nào (chế độ --strict). Xem lý do trong {result.rejects_file}."
                 )
-            progress.report(total or counts.rows_read, total or counts.rows_read, "")
+            run.rows_read, run.imported, run.updated = (result.rows_read, result.imported,
+                                                        result.updated)
+            run.unchanged, run.rejected = result.unchanged, result.rejected
+            run.duplicates, run.rejects_file = result.duplicates, result.rejects_file
+            run.finished_at = utcnow()
+            run.details = {"reasons": result.reasons, "columns": result.columns,
+                           "cycles": result.cycles, "ignored_columns": result.ignored_columns}
+            session.flush()
             if dry_run:
                 return result
             uow.commit()
@@ -707,8 +848,6 @@ def _execute(
         table.close()
 
 
-def _reread(table: TableFile, located: _Located) -> Iterator[tuple[int, list[Any]]]:
-    return table.rows(located.sheet.name).rows
 
 
 def _exclusion_rows(columns: ColumnMap, legacy: str | None) -> Callable[..., Any]:
@@ -722,7 +861,7 @@ def _exclusion_rows(columns: ColumnMap, legacy: str | None) -> Callable[..., Any
         try:
             number = parse_msisdn(cells[msisdn_col] if msisdn_col < width else None)
         except ValueProblem as exc:
-            raise _RowProblems([(exc.code, msisdn_col, exc.value)]) from exc
+            raise _RowProblemsError([(exc.code, msisdn_col, exc.value)]) from exc
         source = text(cells[source_col]) if source_col is not None and source_col < width else None
         note = text(cells[note_col]) if note_col is not None and note_col < width else None
         return number.number, (source, note), []

@@ -1,0 +1,138 @@
+"""Read a whole sheet (or CSV) into a polars frame of text cells, fast and without guessing.
+
+Every cell is read as text (numbers as their digits, dates as ISO text), so that no leading
+zero is lost and no number becomes a float; the importer interprets the text. Workbooks are
+parsed by calamine in Rust (fastexcel); CSV by polars' reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from mbfcare.errors import ImportFileError
+
+_FIRST_VALUE_CELL = re.compile(rb'<c r="[A-Z]+(\d+)"[^>]*?>(?:(?!</c>).)*?<(?:v|is)>', re.S)
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a CSV file is written."""
+
+    encoding: str
+    delimiter: str
+    legacy: str | None = None
+
+
+@dataclass
+class SheetFrame:
+    """A sheet as text columns `c0, c1, …`, with the sheet row number of its first row."""
+
+    frame: pl.DataFrame
+    first_row: int  # 1-based sheet row (or CSV record) number of frame row 0
+    first_column: int  # 0-based sheet column of `c0`
+
+
+def _name_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.rename({old: f"c{i}" for i, old in enumerate(frame.columns)})
+
+
+def _xlsx_first_row(path: Path, sheet_part: str | None) -> int:
+    """Row number of the first cell holding a value (calamine drops the empty rows above)."""
+    if sheet_part is None:
+        return 1
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(sheet_part) as handle:
+            data = b""
+            while len(data) < 16 * 1024 * 1024:
+                block = handle.read(1 << 16)
+                if not block:
+                    break
+                data += block
+                start = data.find(b"<sheetData")
+                if start >= 0:
+                    match = _FIRST_VALUE_CELL.search(data, start)
+                    if match:
+                        return int(match.group(1))
+    except (KeyError, zipfile.BadZipFile, ValueError):
+        pass
+    return 1
+
+
+def read_workbook_sheet(path: Path, sheet: str, sheet_part: str | None) -> SheetFrame:
+    """All cells of `sheet` as text.
+
+    Raises:
+        ImportFileError: the sheet cannot be read.
+    """
+    try:
+        reader = fastexcel.read_excel(str(path))
+        data = reader.load_sheet(sheet, header_row=None, dtypes="string")
+        columns = data.available_columns()
+        first_column = columns[0].absolute_index if columns else 0
+        frame = data.to_polars()
+    except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot read"
+        raise ImportFileError(
+            f"Không đọc được sheet '{sheet}' của tệp {path.name} ({exc}). Mở bằng Excel, lưu "
+            "lại dạng .xlsx rồi nhập lại."
+        ) from exc
+    return SheetFrame(_name_columns(frame), _xlsx_first_row(path, sheet_part), first_column)
+
+
+def read_rows_frame(rows: list[list[object]], first_row: int, first_column: int) -> SheetFrame:
+    """A frame from rows already in memory (legacy .xls files, which are small)."""
+    width = max((len(r) for r in rows), default=0)
+    data = {
+        f"c{i}": [_as_text(r[i]) if i < len(r) else None for r in rows] for i in range(width)
+    }
+    return SheetFrame(pl.DataFrame(data, schema={k: pl.String for k in data}), first_row,
+                      first_column)
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def read_csv_frame(path: Path, fmt: CsvFormat) -> SheetFrame:
+    """All records of a CSV file as text, whatever the width of the title lines above.
+
+    Raises:
+        ImportFileError: the file cannot be parsed.
+    """
+    if fmt.encoding in ("utf-8", "utf-8-sig"):
+        source: Path | io.BytesIO = path
+        text_head = path.open("r", encoding=fmt.encoding, newline="")
+    else:
+        decoded = path.read_bytes().decode(fmt.encoding, errors="replace")
+        source = io.BytesIO(decoded.encode("utf-8"))
+        text_head = io.StringIO(decoded, newline="")
+    with text_head:
+        reader = csv.reader(text_head, delimiter=fmt.delimiter)
+        widths = [len(row) for _, row in zip(range(200), reader, strict=False)]
+    width = max(widths, default=1)
+    try:
+        frame = pl.read_csv(
+            source, has_header=False, infer_schema=False, separator=fmt.delimiter,
+            truncate_ragged_lines=True, missing_columns="insert",
+            schema={f"c{i}": pl.String for i in range(width)}, encoding="utf8-lossy",
+            raise_if_empty=False, quote_char='"',
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise ImportFileError(
+            f"Tệp {path.name} không đọc được dạng CSV ({exc}). Mở bằng Excel, lưu lại dạng CSV "
+            "UTF-8 rồi nhập lại."
+        ) from exc
+    return SheetFrame(frame, 1, 0)

@@ -1,0 +1,173 @@
+"""Column-wise normalisation of a whole list with polars, exact by construction.
+
+The simple, common forms (a 10-digit number, `700.000`, `0912345678`, a clean name) are
+recognised by expressions in Rust. Everything else goes through the same Python parsers the
+row-by-row path uses, once per distinct value, so both paths give identical results; the
+domain parsers stay the single definition of what a value means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from mbfcare.domain.reference import is_mobifone_prefix, operator_of
+from mbfcare.domain.values import (
+    ValueProblem,
+    parse_contact_number,
+    parse_date,
+    parse_flag,
+    parse_id_number,
+    parse_money,
+    parse_msisdn,
+    parse_status,
+    parse_subscriber_type,
+)
+from mbfcare.domain.vntext import LEGACY_CHARS, repair_legacy
+
+_ZERO_WIDTH = "[\u200b\u200c\u200d\ufeff\u2060]"
+_GENUINE = "[^\\x00-\\x7f" + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(LEGACY_CHARS)) + "]"
+
+
+def _mobile_prefixes() -> tuple[list[str], list[str]]:
+    valid, mobifone = [], []
+    for a in "35789":
+        for b in "0123456789":
+            prefix = f"0{a}{b}"
+            if operator_of(prefix + "0000000") is not None:
+                valid.append(prefix)
+                if is_mobifone_prefix(prefix + "0000000"):
+                    mobifone.append(prefix)
+    return valid, mobifone
+
+
+def blank_to_null(column: pl.Expr) -> pl.Expr:
+    """Cells holding only spaces count as blank."""
+    return pl.when(column.str.strip_chars().str.len_bytes() == 0).then(None).otherwise(column)
+
+
+class ColumnResult:
+    """Values of one field for every row, and which rows could not be understood."""
+
+    def __init__(self, values: pl.Series, errors: pl.Series) -> None:
+        self.values = values
+        self.errors = errors
+
+
+def map_distinct(raw: pl.Series, parse: Callable[[str], Any], dtype: pl.DataType
+                  ) -> ColumnResult:
+    """Apply a Python parser once per distinct value."""
+    ok: dict[str, Any] = {}
+    bad: list[str] = []
+    for value in raw.drop_nulls().unique().to_list():
+        try:
+            ok[value] = parse(value)
+        except ValueProblem:
+            bad.append(value)
+    if ok:
+        values = raw.replace_strict(list(ok), list(ok.values()), default=None,
+                                    return_dtype=dtype)
+    else:
+        values = pl.Series(raw.name, [None] * len(raw), dtype=dtype)
+    return ColumnResult(values, raw.is_in(bad) if bad else pl.Series([False] * len(raw)))
+
+
+def _with_fallback(raw: pl.Series, fast: pl.Series, parse: Callable[[str], Any],
+                   dtype: pl.DataType) -> ColumnResult:
+    """`fast` where it recognised the value; the Python parser for the rest."""
+    need = raw.is_not_null() & fast.is_null()
+    if not need.any():
+        return ColumnResult(fast, pl.Series([False] * len(raw)))
+    slow = map_distinct(raw.filter(need), parse, dtype)
+    values = fast.scatter(need.arg_true(), slow.values) if len(slow.values) else fast
+    errors = pl.Series([False] * len(raw))
+    if slow.errors.any():
+        errors = errors.scatter(need.arg_true(), slow.errors)
+    return ColumnResult(values, errors)
+
+
+def text_column(raw: pl.Series, legacy: str | None) -> ColumnResult:
+    """Names, addresses and other free text: NFC, one space, TCVN3/VNI repaired."""
+    cleaned = (raw.str.replace_all(_ZERO_WIDTH, "").str.normalize("NFC")
+               .str.replace_all(r"\s+", " ").str.strip_chars())
+    cleaned = pl.select(pl.when(cleaned.str.len_bytes() == 0).then(None).otherwise(cleaned)
+                        ).to_series()
+    suspicious = raw.str.contains(r"[^\x00-\x7f]") & ~raw.str.contains(_GENUINE)
+    suspicious = suspicious.fill_null(False)
+    if not suspicious.any():
+        return ColumnResult(cleaned, pl.Series([False] * len(raw)))
+
+    def repair(value: str) -> str | None:
+        return repair_legacy(value, legacy) or None
+
+    fast = cleaned.scatter(suspicious.arg_true(), None)
+    return _with_fallback(raw, fast, repair, pl.String())
+
+
+def msisdn_column(raw: pl.Series) -> tuple[ColumnResult, pl.Series, pl.Series]:
+    """Numbers to `0xxxxxxxxx`; also whether ported and the pre-2018 original."""
+    valid, mobifone = _mobile_prefixes()
+    digits = raw.str.replace_all(r"[\s.\-()/_'’`]", "")
+    fast = pl.select(
+        pl.when(digits.str.contains(r"^0[35789]\d{8}$")).then(digits)
+        .when(digits.str.contains(r"^84[35789]\d{8}$")).then(pl.lit("0") + digits.str.slice(2))
+        .when(digits.str.contains(r"^[35789]\d{8}$")).then(pl.lit("0") + digits)
+        .otherwise(None)
+    ).to_series()
+    fast = pl.select(pl.when(fast.str.slice(0, 3).is_in(valid)).then(fast).otherwise(None)
+                     ).to_series()
+    parsed: dict[str, Any] = {}
+
+    def parse(value: str) -> str:
+        number = parse_msisdn(value)
+        parsed[value] = number
+        return number.number
+
+    numbers = _with_fallback(raw, fast, parse, pl.String())
+    original = pl.Series([None] * len(raw), dtype=pl.String)
+    if parsed:
+        original = raw.replace_strict(
+            list(parsed), [p.original for p in parsed.values()], default=None,
+            return_dtype=pl.String())
+    ported = ~numbers.values.str.slice(0, 3).is_in(mobifone)
+    return numbers, ported.fill_null(False), original
+
+
+def money_column(raw: pl.Series) -> ColumnResult:
+    """Charges in whole đồng (None when blank)."""
+    text = raw.str.strip_chars()
+    fast = pl.select(
+        pl.when(text.str.contains(r"^\d{1,15}$")).then(text)
+        .when(text.str.contains(r"^\d{1,3}(\.\d{3}){1,4}$")).then(text.str.replace_all(".", "",
+                                                                                       literal=True))
+        .when(text.str.contains(r"^\d{1,3}(,\d{3}){1,4}$")).then(text.str.replace_all(",", "",
+                                                                                      literal=True))
+        .otherwise(None).cast(pl.Int64)
+    ).to_series()
+    return _with_fallback(raw, fast, parse_money, pl.Int64())
+
+
+def id_number_column(raw: pl.Series) -> ColumnResult:
+    """CMND/CCCD as text."""
+    fast = pl.select(pl.when(raw.str.contains(r"^(\d{9}|\d{12})$")).then(raw).otherwise(None)
+                     ).to_series()
+    return _with_fallback(raw, fast, parse_id_number, pl.String())
+
+
+def date_column(raw: pl.Series) -> ColumnResult:
+    """Dates (distinct values are few: parsed once each)."""
+    def parse(value: str) -> dt.date | None:
+        return parse_date(value)
+    return map_distinct(raw, parse, pl.Date())
+
+
+CATEGORICAL: dict[str, tuple[Callable[[str], Any], pl.DataType]] = {
+    "subscriber_type": (lambda v: parse_subscriber_type(v).value, pl.String()),
+    "status": (lambda v: parse_status(v).value, pl.String()),
+    "in_other_programme": (parse_flag, pl.Boolean()),
+    "profile_standardised": (lambda v: parse_flag(v, standardised=True), pl.Boolean()),
+    "contact_number": (parse_contact_number, pl.String()),
+}

@@ -1,0 +1,59 @@
+"""Start the window: QApplication, translations, the database (migrated), the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from mbfcare import APP_NAME, ORG_NAME, __version__, paths
+from mbfcare.db import describe, open_database
+from mbfcare.errors import MbfCareError
+from mbfcare.ui.i18n import install_translators
+from mbfcare.ui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+
+def _application() -> QApplication:
+    # Names first: QSettings and the platform integration read them when the app starts.
+    QApplication.setOrganizationName(ORG_NAME)
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationDisplayName("MBF Care")
+    QApplication.setApplicationVersion(__version__)
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    return QApplication(sys.argv[:1])
+
+
+def run_gui(db_url: str | None) -> int:
+    """Open the database and show the main window until it is closed.
+
+    Args:
+        db_url: SQLAlchemy URL; None means `MBFCARE_DB` or the per-user SQLite file.
+
+    Returns:
+        The exit status: 0 closed normally, 1 the database could not be opened.
+    """
+    app = _application()
+    install_translators(app)  # parented to app: they live as long as it does
+    url = db_url or paths.default_db_url()
+    try:
+        engine, factory = open_database(url)
+    except MbfCareError as exc:
+        logger.error("cannot open the database: %s", exc)
+        QMessageBox.critical(
+            None,
+            QApplication.translate("App", "Không mở được cơ sở dữ liệu"),
+            str(exc),
+        )
+        return 1
+    try:
+        window = MainWindow(factory, describe(url))
+        window.show()
+        code = app.exec()
+    finally:
+        engine.dispose()
+    return int(code)

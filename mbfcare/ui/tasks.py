@@ -1,0 +1,122 @@
+"""Run database work off the GUI thread: one worker, results delivered as queued signals."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+logger = logging.getLogger(__name__)
+
+
+class TaskProgress:
+    """The progress and cancel token handed to the work function (services' `Progress`).
+
+    `report` runs on the worker and only emits a signal; `cancel` is called from the GUI.
+    """
+
+    def __init__(self, signals: TaskSignals) -> None:
+        self._signals = signals
+        self._cancel = threading.Event()
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        """Forward progress to the GUI thread (queued signal; no UI calls here)."""
+        self._signals.progress_changed.emit(done, total, text)
+
+    def cancelled(self) -> bool:
+        """Whether the user asked to stop; services check it between chunks."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next check."""
+        self._cancel.set()
+
+
+class TaskSignals(QObject):
+    """Signals of one task; created on the GUI thread so emits from the pool arrive queued.
+
+    Signals:
+        progress_changed(int, int, str): done, total, text.
+        finished(object): the work function's result.
+        failed(object): the exception it raised.
+    """
+
+    progress_changed = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(object)
+
+
+class Task(QRunnable):
+    """Run `fn(progress)` on the pool. Never touch widgets from `run()`."""
+
+    def __init__(self, fn: Callable[[TaskProgress], Any]) -> None:
+        super().__init__()
+        # The runner keeps the Python object alive; Qt must not delete it behind our back.
+        self.setAutoDelete(False)
+        self._fn = fn
+        self.signals = TaskSignals()
+        self.progress = TaskProgress(self.signals)
+
+    def run(self) -> None:
+        """Worker thread: call the function and hand its outcome to the GUI thread."""
+        try:
+            result = self._fn(self.progress)
+        except Exception as exc:  # handed to the GUI thread via `failed`
+            logger.debug("task failed", exc_info=True)
+            self.signals.failed.emit(exc)
+        else:
+            self.signals.finished.emit(result)
+
+
+class TaskRunner(QObject):
+    """Owns a one-thread pool for database work and the tasks still running.
+
+    Signals:
+        busy_changed(bool): whether a task is queued or running.
+    """
+
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+        super().__init__(parent)
+        self._pool = pool or QThreadPool(self)
+        # One writer at a time: SQLite serialises writes anyway, and order stays predictable.
+        self._pool.setMaxThreadCount(1)
+        self._tasks: list[Task] = []
+
+    def start(
+        self,
+        fn: Callable[[TaskProgress], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> Task:
+        """Queue `fn(progress)`; `on_done(result)` or `on_error(exc)` run on the GUI thread."""
+        task = Task(fn)
+        if on_done is not None:
+            task.signals.finished.connect(on_done)
+        if on_error is not None:
+            task.signals.failed.connect(on_error)
+        task.signals.finished.connect(lambda _result, t=task: self._forget(t))
+        task.signals.failed.connect(lambda _exc, t=task: self._forget(t))
+        self._tasks.append(task)
+        if len(self._tasks) == 1:
+            self.busy_changed.emit(True)
+        self._pool.start(task)
+        return task
+
+    def is_busy(self) -> bool:
+        """Whether a task is queued or running."""
+        return bool(self._tasks)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the pool is idle (at shutdown); True if it became idle."""
+        return self._pool.waitForDone(msecs)
+
+    def _forget(self, task: Task) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+            if not self._tasks:
+                self.busy_changed.emit(False)

@@ -1,0 +1,99 @@
+"""The main window's wiring: it reads the programme off the GUI thread and shows it."""
+
+from __future__ import annotations
+
+import pytest
+from pytestqt.qtbot import QtBot
+from sqlalchemy.orm import Session, sessionmaker
+
+from mbfcare.models import Subscriber
+from mbfcare.services.programmes import list_programmes
+from mbfcare.ui.main_window import MainWindow, vn_number
+from mbfcare.ui.tasks import TaskRunner
+
+
+def _window(qtbot: QtBot, factory: sessionmaker[Session]) -> MainWindow:
+    window = MainWindow(factory, "test.sqlite")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.programmes_loaded, timeout=10000):
+        window.show()
+    return window
+
+
+def test_shows_programme_batches_and_subscriber_count(
+    qtbot: QtBot, factory: sessionmaker[Session], programme_id: int
+) -> None:
+    with factory.begin() as session:
+        for msisdn in ("0901234567", "0901234568", "0931234569"):
+            session.add(Subscriber(msisdn=msisdn, subscriber_type="prepaid", status="active"))
+
+    window = _window(qtbot, factory)
+
+    text = window.page_text()
+    assert window.windowTitle() == "MBF Care"
+    assert "Chăm sóc khách hàng năm 2017" in text
+    assert "Đợt 1 – 03/2017" in text
+    assert "Đợt 4 – 12/2017" in text
+    assert "Thuê bao đã lưu: 3" in text
+    assert [p.id for p in window.programmes] == [programme_id]
+
+
+def test_empty_database_offers_the_default_programme(
+    qtbot: QtBot, factory: sessionmaker[Session]
+) -> None:
+    window = _window(qtbot, factory)
+    assert window.programmes == []
+    button = window._create_button
+    assert button.isVisible()
+    assert button.text() == "Tạo chương trình theo văn bản (CSKH 2017 – KV5)"
+
+    button.click()
+
+    qtbot.waitUntil(lambda: "Đợt 1 – 03/2017" in window.page_text(), timeout=10000)
+    stored = list_programmes(factory)
+    assert [p.name for p in stored] == ["Chăm sóc khách hàng năm 2017"]
+    assert "Thuê bao đã lưu: 0" in window.page_text()
+    assert not button.isVisible()
+
+
+def test_refresh_shows_new_data(
+    qtbot: QtBot, factory: sessionmaker[Session], programme_id: int
+) -> None:
+    window = _window(qtbot, factory)
+    with factory.begin() as session:
+        session.add(Subscriber(msisdn="0901234567", subscriber_type="postpaid", status="active"))
+
+    with qtbot.waitSignal(window.programmes_loaded, timeout=10000):
+        window._refresh_action.trigger()
+
+    assert "Thuê bao đã lưu: 1" in window.page_text()
+
+
+@pytest.mark.parametrize(("value", "text"), [(0, "0"), (999, "999"), (1234567, "1.234.567")])
+def test_vn_number(value: int, text: str) -> None:
+    assert vn_number(value) == text
+
+
+def test_task_runner_delivers_result(qtbot: QtBot) -> None:
+    runner = TaskRunner()
+    task = runner.start(lambda progress: 6 * 7)
+    with qtbot.waitSignal(task.signals.finished, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [42]
+    qtbot.waitUntil(lambda: not runner.is_busy())
+
+
+def test_task_runner_delivers_exception(qtbot: QtBot) -> None:
+    def boom(progress: object) -> None:
+        raise ValueError("hỏng")
+
+    runner = TaskRunner()
+    errors: list[BaseException] = []
+    with qtbot.waitSignal(runner.busy_changed, timeout=5000):
+        task = runner.start(boom, on_error=errors.append)
+    with qtbot.waitSignal(task.signals.failed, timeout=5000) as blocker:
+        pass
+    assert isinstance(blocker.args[0], ValueError)
+    assert str(blocker.args[0]) == "hỏng"
+    qtbot.waitUntil(lambda: errors != [])
+    assert errors == [blocker.args[0]]
