@@ -89,22 +89,35 @@ def _with_fallback(raw: pl.Series, fast: pl.Series, parse: Callable[[str], Any],
     return ColumnResult(values, errors)
 
 
-def text_column(raw: pl.Series, legacy: str | None) -> ColumnResult:
-    """Names, addresses and other free text: NFC, one space, TCVN3/VNI repaired."""
+def text_column(raw: pl.Series, legacy: str | None, hints: pl.Series | None = None
+                ) -> ColumnResult:
+    """Names, addresses and other free text: NFC, one space, TCVN3/VNI repaired.
+
+    `legacy` is the encoding of the whole file (CSV); `hints` the encoding of each cell's font
+    (workbooks), which is more precise: genuine Unicode in a normal font is never converted.
+    """
     cleaned = (raw.str.replace_all(_ZERO_WIDTH, "").str.normalize("NFC")
                .str.replace_all(r"\s+", " ").str.strip_chars())
     cleaned = pl.select(pl.when(cleaned.str.len_bytes() == 0).then(None).otherwise(cleaned)
                         ).to_series()
     suspicious = raw.str.contains(r"[^\x00-\x7f]") & ~raw.str.contains(_GENUINE)
     suspicious = suspicious.fill_null(False)
+    if hints is not None:
+        suspicious = suspicious | (hints.is_not_null() & raw.is_not_null())
     if not suspicious.any():
         return ColumnResult(cleaned, pl.Series([False] * len(raw)))
-
-    def repair(value: str) -> str | None:
-        return repair_legacy(value, legacy) or None
-
-    fast = cleaned.scatter(suspicious.arg_true(), None)
-    return _with_fallback(raw, fast, repair, pl.String())
+    positions = suspicious.arg_true()
+    values = raw.gather(positions).to_list()
+    cell_hints = hints.gather(positions).to_list() if hints is not None else [legacy] * len(values)
+    cache: dict[tuple[str, str | None], str | None] = {}
+    repaired = []
+    for value, hint in zip(values, cell_hints, strict=True):
+        key = (value, hint)
+        if key not in cache:
+            cache[key] = repair_legacy(value, hint) or None
+        repaired.append(cache[key])
+    fixed = cleaned.scatter(positions, pl.Series(repaired, dtype=pl.String))
+    return ColumnResult(fixed, pl.Series([False] * len(raw)))
 
 
 def msisdn_column(raw: pl.Series) -> tuple[ColumnResult, pl.Series, pl.Series]:

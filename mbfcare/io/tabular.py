@@ -216,6 +216,79 @@ _COL_TAG = re.compile(rb"<(?:\w+:)?col\b([^>]*)/?>")
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 
 
+_CELL_STYLE = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?\ss="(\d+)"')
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + (ch - 64)
+    return index - 1
+
+
+def legacy_cells(path: Path, sheet: str, kind: str) -> dict[tuple[int, int], str] | None:
+    """Cells written in a TCVN3 or VNI font: {(sheet row, 0-based column): encoding}.
+
+    None when the workbook uses no such font (the common case, and then nothing is scanned).
+    """
+    if kind == "xls":
+        return _xls_legacy_cells(path, sheet)
+    if kind != "xlsx":
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "xl/styles.xml" not in archive.namelist():
+                return None
+            styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+            fonts: list[str | None] = []
+            fonts_parent = styles.find(f"{_MAIN_NS}fonts")
+            for font in fonts_parent if fonts_parent is not None else []:
+                name = font.find(f"{_MAIN_NS}name")
+                fonts.append(legacy_font_encoding(name.get("val")) if name is not None else None)
+            if not any(fonts):
+                return None
+            xfs_parent = styles.find(f"{_MAIN_NS}cellXfs")
+            xf_encoding: dict[int, str] = {}
+            for i, xf in enumerate(xfs_parent if xfs_parent is not None else []):
+                font_id = int(xf.get("fontId", "0"))
+                if font_id < len(fonts) and fonts[font_id]:
+                    xf_encoding[i] = str(fonts[font_id])
+            part = _xlsx_sheet_part(path, sheet)
+            if not xf_encoding or part is None:
+                return {}
+            data = archive.read(part)
+    except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
+        return None
+    found: dict[tuple[int, int], str] = {}
+    for match in _CELL_STYLE.finditer(data):
+        encoding = xf_encoding.get(int(match.group(3)))
+        if encoding:
+            found[(int(match.group(2)), _column_index(match.group(1)))] = encoding
+    return found
+
+
+def _xls_legacy_cells(path: Path, sheet: str) -> dict[tuple[int, int], str] | None:
+    try:
+        import xlrd
+
+        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
+        fonts = [legacy_font_encoding(font.name) for font in book.font_list]
+        if not any(fonts):
+            return None
+        data = book.sheet_by_name(sheet)
+        found: dict[tuple[int, int], str] = {}
+        for row in range(data.nrows):
+            for col in range(data.ncols):
+                if data.cell_type(row, col) != xlrd.XL_CELL_TEXT:
+                    continue
+                encoding = fonts[book.xf_list[data.cell_xf_index(row, col)].font_index]
+                if encoding:
+                    found[(row + 1, col)] = encoding
+        return found
+    except Exception:  # noqa: BLE001 - fonts are a hint; without them the text heuristic decides
+        return None
+
+
 def _xlsx_sheet_part(path: Path, sheet: str) -> str | None:
     """The zip member holding `sheet` (e.g. `xl/worksheets/sheet1.xml`)."""
     try:

@@ -63,7 +63,7 @@ from mbfcare.io.normalise import (
     text_column,
 )
 from mbfcare.io.rejects import RejectedRow, write_rejects
-from mbfcare.io.tabular import TableFile, open_table
+from mbfcare.io.tabular import TableFile, legacy_cells, open_table
 from mbfcare.models import ImportRun
 from mbfcare.models.base import utcnow
 from mbfcare.services.programmes import get_batch, resolve_programme_id
@@ -429,7 +429,7 @@ def _reason_text(code: str, header: str | None, value: object, other_row: int | 
     if code == "duplicate":
         return f"trùng số thuê bao với dòng {other_row} (giữ dòng sau)"
     shown = "" if value is None else str(value).strip()
-    where = f" ở cột '{header}'" if header else ""
+    where = f" ở cột '{' '.join(header.split())}'" if header else ""
     return f"{base}{where}: '{shown}'" if shown else f"{base}{where}"
 
 
@@ -478,6 +478,7 @@ class _Located:
     columns: ColumnMap
     hidden: frozenset[int]
     legacy: str | None
+    legacy_cells: dict[tuple[int, int], str] | None = None
 
 
 def _locate(table: TableFile, sheet_name: str | None) -> _Located:
@@ -503,6 +504,10 @@ def _locate(table: TableFile, sheet_name: str | None) -> _Located:
             f"Không tìm thấy dòng tiêu đề có cột số thuê bao (ví dụ 'Số thuê bao', 'Số TB', "
             f"'MSISDN') trong {where}. Kiểm tra tệp có đúng là danh sách thuê bao không."
         )
+    if best.sheet is not None:
+        best.legacy_cells = legacy_cells(table.path, best.sheet, table.kind)
+        if best.legacy_cells is not None:
+            best.legacy = None  # the font of each cell decides, not the workbook
     return best
 
 
@@ -537,13 +542,10 @@ def _data_row_indexes(located: _Located) -> pl.Series:
         msisdn_cell = cells[msisdn_col]
         if is_repeated_header(cells, columns):
             continue
-        if is_totals_row(cells, msisdn_cell):
+        if is_totals_row(cells, msisdn_cell) or is_signature_row(cells):
             footer = True
             continue
-        if footer and is_blank(msisdn_cell):
-            continue
-        if is_blank(msisdn_cell) and is_signature_row(cells):
-            footer = True
+        if footer:  # under the totals or signatures, only rows carrying a number count
             continue
         keep.append(index)
     return pl.Series("i", keep, dtype=pl.UInt32)
@@ -593,6 +595,15 @@ def _normalise_subscribers(located: _Located, cycles: dict[int, int], sqlite: bo
 
     errors = pl.Series([False] * length)
     out: dict[str, pl.Series] = {}
+    cell_fonts = located.legacy_cells
+    first_column = located.frame.first_column
+
+    def hints(col: int | None) -> pl.Series | None:
+        if not cell_fonts or col is None:
+            return None
+        absolute = col + first_column
+        return pl.Series([cell_fonts.get((r, absolute)) for r in rowno.to_list()],
+                         dtype=pl.String)
     numbers, ported, original = msisdn_column(raw(fields["msisdn"]))
     errors = errors | numbers.errors | numbers.values.is_null()
     out["msisdn"], out["ported"], out["msisdn_original"] = numbers.values, ported, original
@@ -606,7 +617,7 @@ def _normalise_subscribers(located: _Located, cycles: dict[int, int], sqlite: bo
             errors = errors | column.is_null()
         out[name] = result.values
     for name in ("name", "address", "district", "store", "offers"):
-        result = text_column(raw(fields.get(name)), located.legacy)
+        result = text_column(raw(fields.get(name)), located.legacy, hints(fields.get(name)))
         errors = errors | result.errors
         out[name] = result.values
     for name in ("activation_date", "birth_date"):
@@ -616,7 +627,8 @@ def _normalise_subscribers(located: _Located, cycles: dict[int, int], sqlite: bo
     result = id_number_column(raw(fields.get("id_number")))
     errors = errors | result.errors
     out["id_number"] = result.values
-    province_raw = text_column(raw(fields.get("province")), located.legacy)
+    province_raw = text_column(raw(fields.get("province")), located.legacy,
+                               hints(fields.get("province")))
     matches: dict[str, tuple[str, str]] = {}
     bad_provinces: list[str] = []
     for value in province_raw.values.drop_nulls().unique().to_list():

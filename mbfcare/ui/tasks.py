@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class TaskRunner(QObject):
         self._pool = pool or QThreadPool(self)
         # One writer at a time: SQLite serialises writes anyway, and order stays predictable.
         self._pool.setMaxThreadCount(1)
-        self._tasks: list[Task] = []
+        self._running: dict[QObject, _Callbacks] = {}
 
     def start(
         self,
@@ -94,29 +95,55 @@ class TaskRunner(QObject):
         on_error: Callable[[BaseException], None] | None = None,
     ) -> Task:
         """Queue `fn(progress)`; `on_done(result)` or `on_error(exc)` run on the GUI thread."""
-        task = Task(fn)
-        if on_done is not None:
-            task.signals.finished.connect(on_done)
-        if on_error is not None:
-            task.signals.failed.connect(on_error)
-        task.signals.finished.connect(lambda _result, t=task: self._forget(t))
-        task.signals.failed.connect(lambda _exc, t=task: self._forget(t))
-        self._tasks.append(task)
-        if len(self._tasks) == 1:
+        return self.submit(Task(fn), on_done, on_error)
+
+    def submit(
+        self,
+        task: Task,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> Task:
+        """Queue a task built by the caller (who may connect to its signals first)."""
+        # Bound methods of this QObject: Qt disconnects them if the runner is deleted first,
+        # so a result arriving after its window closed is dropped, not delivered to a corpse.
+        task.signals.finished.connect(self._on_task_finished)
+        task.signals.failed.connect(self._on_task_failed)
+        self._running[task.signals] = _Callbacks(task, on_done, on_error)
+        if len(self._running) == 1:
             self.busy_changed.emit(True)
         self._pool.start(task)
         return task
 
     def is_busy(self) -> bool:
         """Whether a task is queued or running."""
-        return bool(self._tasks)
+        return bool(self._running)
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until the pool is idle (at shutdown); True if it became idle."""
         return self._pool.waitForDone(msecs)
 
-    def _forget(self, task: Task) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
-            if not self._tasks:
-                self.busy_changed.emit(False)
+    @Slot(object)
+    def _on_task_finished(self, result: Any) -> None:
+        callbacks = self._forget()
+        if callbacks is not None and callbacks.on_done is not None:
+            callbacks.on_done(result)
+
+    @Slot(object)
+    def _on_task_failed(self, exc: Any) -> None:
+        callbacks = self._forget()
+        if callbacks is not None and callbacks.on_error is not None:
+            callbacks.on_error(exc)
+
+    def _forget(self) -> _Callbacks | None:
+        # Bookkeeping before the callbacks: a callback may start the next task.
+        callbacks = self._running.pop(self.sender(), None)
+        if callbacks is not None and not self._running:
+            self.busy_changed.emit(False)
+        return callbacks
+
+
+@dataclass
+class _Callbacks:
+    task: Task  # keeps the runnable alive until its outcome is delivered
+    on_done: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None] | None

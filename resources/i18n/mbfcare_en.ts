@@ -4,177 +4,182 @@
 <context>
     <name>App</name>
     <message>
-        <location filename="../../mbfcare/ui/app.py" line="49"/>
+        <location filename="../../mbfcare/ui/app.py" line="+49"/>
         <source>Không mở được cơ sở dữ liệu</source>
-        <translation type="unfinished"></translation>
+        <translation>Cannot open the database</translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="85"/>
+        <location filename="../../mbfcare/ui/main_window.py" line="+86"/>
         <source>Làm &amp;mới</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Refresh</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="89"/>
+        <location line="+4"/>
         <source>Đọc lại dữ liệu từ cơ sở dữ liệu</source>
-        <translation type="unfinished"></translation>
+        <translation>Read the data again from the database</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="92"/>
+        <location line="+3"/>
         <source>&amp;Thoát</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="95"/>
+        <location line="+3"/>
         <source>Đóng MBF Care</source>
-        <translation type="unfinished"></translation>
+        <translation>Close MBF Care</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="98"/>
+        <location line="+3"/>
         <source>&amp;Giới thiệu</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="108"/>
+        <location line="+10"/>
         <source>&amp;Tệp</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="112"/>
+        <location line="+4"/>
         <source>Trợ &amp;giúp</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="119"/>
+        <location line="+7"/>
         <source>Đang đọc dữ liệu…</source>
-        <translation type="unfinished"></translation>
+        <translation>Reading data…</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="143"/>
+        <location line="+24"/>
         <source>Chào mừng đến với MBF Care</source>
-        <translation type="unfinished"></translation>
+        <translation>Welcome to MBF Care</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="149"/>
+        <location line="+6"/>
         <source>Cơ sở dữ liệu chưa có chương trình chăm sóc khách hàng nào.
 Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 đợt) để bắt đầu, hoặc tạo từ tệp TOML bằng lệnh mbfcare programme create --config TỆP.</source>
-        <translation type="unfinished"></translation>
+        <translation>The database has no customer-care programme yet.
+Create the programme of MobiFone Region 5&apos;s CSKH 2017 document (2 groups, 4 batches) to start, or create one from a TOML file with the command mbfcare programme create --config FILE.</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="162"/>
+        <location line="+18"/>
         <source>Tạo chương trình theo văn bản (CSKH 2017 – KV5)</source>
-        <translation type="unfinished"></translation>
+        <translation>Create the programme from the document (CSKH 2017 – Region 5)</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="174"/>
+        <location line="+12"/>
         <source>CSDL: {db}</source>
-        <translation type="unfinished"></translation>
+        <translation>Database: {db}</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="195"/>
+        <location line="+23"/>
         <source>Chưa có chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>No programme yet</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="205"/>
+        <location line="+10"/>
         <source>Thuê bao đã lưu: {count}</source>
-        <translation type="unfinished"></translation>
+        <translation>Subscribers stored: {count}</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="218"/>
-        <source>{name} ({year})</source>
-        <translation type="unfinished"></translation>
+        <location line="+15"/>
+        <source>{name} – {region}</source>
+        <translation>{name} – {region}</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="220"/>
+        <location line="+4"/>
         <source>{n} chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} programmes</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="241"/>
+        <location line="+31"/>
         <source>Năm:</source>
-        <translation type="unfinished"></translation>
+        <translation>Year:</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="242"/>
+        <location line="+1"/>
         <source>Khu vực:</source>
-        <translation type="unfinished"></translation>
+        <translation>Region:</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="244"/>
+        <location line="+2"/>
         <source>Địa bàn:</source>
-        <translation type="unfinished"></translation>
+        <translation>Area:</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="245"/>
+        <location line="+1"/>
         <source>{n} tỉnh/thành: {names}</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} provinces: {names}</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="251"/>
+        <location line="+6"/>
         <source>Mức cước căn cứ:</source>
-        <translation type="unfinished"></translation>
+        <translation>Charge basis:</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="252"/>
+        <location line="+1"/>
         <source>Nhóm:</source>
-        <translation type="unfinished"></translation>
+        <translation>Groups:</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="254"/>
+        <location line="+2"/>
         <source>Đợt {number} – {month}</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {number} – {month}</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="257"/>
+        <location line="+3"/>
         <source>Đợt (tháng chăm sóc):</source>
-        <translation type="unfinished"></translation>
+        <translation>Batches (care month):</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="262"/>
+        <location line="+5"/>
         <source>mỗi chu kỳ cước n-3, n-4, n-5 đều đạt ngưỡng (lấy mức thấp nhất)</source>
-        <translation type="unfinished"></translation>
+        <translation>each billing cycle n-3, n-4, n-5 meets the bound (the lowest counts)</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="264"/>
+        <location line="+2"/>
         <source>trung bình các chu kỳ cước n-3, n-4, n-5</source>
-        <translation type="unfinished"></translation>
+        <translation>the average of billing cycles n-3, n-4, n-5</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="287"/>
+        <location line="+21"/>
         <source>Không đọc được dữ liệu.</source>
-        <translation type="unfinished"></translation>
+        <translation>The data could not be read.</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="301"/>
+        <location line="+14"/>
         <source>Đã tạo chương trình số {id}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme {id} created.</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="307"/>
+        <location line="+6"/>
         <source>Không tạo được chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>The programme could not be created</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="317"/>
+        <location line="+10"/>
         <source>Giới thiệu MBF Care</source>
-        <translation type="unfinished"></translation>
+        <translation>About MBF Care</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="319"/>
+        <location line="+2"/>
         <source>MBF Care {version}
 
 Quản lý chương trình chăm sóc khách hàng và trao quà tặng của MobiFone (Khu vực 5).
 
 Cơ sở dữ liệu: {db}</source>
-        <translation type="unfinished"></translation>
+        <translation>MBF Care {version}
+
+Customer-care and gift programmes of MobiFone (Region 5).
+
+Database: {db}</translation>
     </message>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="329"/>
+        <location line="+10"/>
         <source>Lỗi không mong đợi: {error}. Hãy báo cho bộ phận IT.</source>
-        <translation type="unfinished"></translation>
+        <translation>Unexpected error: {error}. Please tell the IT department.</translation>
     </message>
 </context>
 </TS>

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mbfcare.models import Subscriber
 from mbfcare.services.programmes import list_programmes
 from mbfcare.ui.main_window import MainWindow, vn_number
-from mbfcare.ui.tasks import TaskRunner
+from mbfcare.ui.tasks import Task, TaskRunner
 
 
 def _window(qtbot: QtBot, factory: sessionmaker[Session]) -> MainWindow:
@@ -76,11 +76,13 @@ def test_vn_number(value: int, text: str) -> None:
 
 def test_task_runner_delivers_result(qtbot: QtBot) -> None:
     runner = TaskRunner()
-    task = runner.start(lambda progress: 6 * 7)
+    done: list[object] = []
+    task = Task(lambda progress: 6 * 7)
     with qtbot.waitSignal(task.signals.finished, timeout=5000) as blocker:
-        pass
+        runner.submit(task, on_done=done.append)
     assert blocker.args == [42]
-    qtbot.waitUntil(lambda: not runner.is_busy())
+    qtbot.waitUntil(lambda: done == [42])
+    assert not runner.is_busy()
 
 
 def test_task_runner_delivers_exception(qtbot: QtBot) -> None:
@@ -89,11 +91,13 @@ def test_task_runner_delivers_exception(qtbot: QtBot) -> None:
 
     runner = TaskRunner()
     errors: list[BaseException] = []
-    with qtbot.waitSignal(runner.busy_changed, timeout=5000):
-        task = runner.start(boom, on_error=errors.append)
+    busy: list[bool] = []
+    runner.busy_changed.connect(busy.append)
+    task = Task(boom)
     with qtbot.waitSignal(task.signals.failed, timeout=5000) as blocker:
-        pass
+        runner.submit(task, on_error=errors.append)
     assert isinstance(blocker.args[0], ValueError)
     assert str(blocker.args[0]) == "hỏng"
     qtbot.waitUntil(lambda: errors != [])
     assert errors == [blocker.args[0]]
+    assert busy == [True, False]

@@ -507,3 +507,34 @@ def test_exclusions_import_and_reimport(factory: Factory, programme_id: int,
     again = import_exclusions(factory, path, programme_id=programme_id)
     assert (again.imported, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 1)
     assert dump(factory) == before
+
+
+def test_legacy_font_on_some_cells_does_not_rewrite_genuine_unicode(
+        factory: Factory, programme_id: int, tmp_path: Path) -> None:
+    """A workbook with one TCVN3 (.VnTime) cell: the other, Unicode, cells must stay as written."""
+    from openpyxl.styles import Font
+
+    from mbfcare.domain.vntext import unicode_to_tcvn3
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Số thuê bao", "Họ tên", "Loại TB", "Trạng thái", "Tỉnh", "Quận/Huyện",
+               "Cước 02/2017", "Cước 03/2017", "Cước 04/2017"])
+    ws.append(["0901234567", unicode_to_tcvn3("Nguyễn Văn An"), "Trả trước", "2C",
+               "Quảng Ninh", "Hạ Long", 700000, 700000, 700000])
+    ws.cell(row=2, column=2).font = Font(name=".VnTime")
+    ws.append(["0931234567", "Lê Quang Nam", "Trả sau", "Hoạt động", "Thái Nguyên",
+               "Sông Công", 600000, 600000, 600000])
+    ws.append(["0701234567", "Phạm Thị Hà", "TT", "2C", "Quảng Ninh", "Uông Bí",
+               1000, 2000, 3000])
+    path = tmp_path / "mixed-fonts.xlsx"
+    wb.save(path)
+    result = import_subscribers(factory, path, programme_id=programme_id)
+    assert (result.imported, result.rejected) == (3, 0), result.reasons
+    stored = subscribers_by_number(factory)
+    assert {n: (s.name, s.province, s.district) for n, s in stored.items()} == {
+        "0901234567": ("Nguyễn Văn An", "Quảng Ninh", "Hạ Long"),
+        "0931234567": ("Lê Quang Nam", "Thái Nguyên", "Sông Công"),
+        "0701234567": ("Phạm Thị Hà", "Quảng Ninh", "Uông Bí"),
+    }
