@@ -82,18 +82,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mbfcare", description="MBF Care – chăm sóc khách hàng MobiFone KV5",
                      parents=[_common(top=True)])
     parser.add_argument("--version", action="version", version=f"mbfcare {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub: Any = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     sub.add_parser("gui", parents=[common], help="mở cửa sổ chương trình")
 
     programme = sub.add_parser("programme", parents=[common], help="chương trình CSKH")
-    psub = programme.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    psub: Any = programme.add_subparsers(dest="action", required=True, parser_class=_Parser)
     create = psub.add_parser("create", parents=[common], help="tạo chương trình")
     create.add_argument("--config", type=Path, help="tệp TOML mô tả chương trình")
     psub.add_parser("list", parents=[common], help="liệt kê chương trình")
 
     imp = sub.add_parser("import", parents=[common], help="nhập dữ liệu")
-    isub = imp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    isub: Any = imp.add_subparsers(dest="action", required=True, parser_class=_Parser)
     subs = isub.add_parser("subscribers", parents=[common], help="nhập danh sách thuê bao")
     subs.add_argument("file", type=Path)
     subs.add_argument("--programme", type=int)
@@ -205,7 +205,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        args = _parser().parse_args(argv)
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version print and stop
+            return int(exc.code or 0)
         command = args.command or "gui"
         result = COMMANDS[command](args, out)
     except MbfCareError as exc:

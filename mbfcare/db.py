@@ -46,7 +46,11 @@ def _sqlite_begin(conn: Any) -> None:
 def sqlite_path(url: str) -> Path | None:
     """The file behind an SQLite URL, or None for other databases and in-memory SQLite."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
         return None
     return Path(parsed.database)
 

@@ -36,8 +36,10 @@ class GroupRule:
             basis < self.lower or (basis == self.lower and not self.lower_inclusive)
         ):
             return False
-        return self.upper is None or basis < self.upper or (
-            basis == self.upper and self.upper_inclusive
+        return (
+            self.upper is None
+            or basis < self.upper
+            or (basis == self.upper and self.upper_inclusive)
         )
 
 
@@ -122,8 +124,13 @@ def parse_programme_spec(data: dict[str, Any], source: str = "tệp chương tr�
         )
         if not items:
             raise SpecProblem(f"{where}: loại quà phải có ít nhất một món quà (items).")
-        gift_types.append(GiftTypeSpec(int(_get(raw, "number", int, where)),
-                                       str(raw.get("name", f"Quà loại {raw['number']}")), items))
+        gift_types.append(
+            GiftTypeSpec(
+                int(_get(raw, "number", int, where)),
+                str(raw.get("name", f"Quà loại {raw['number']}")),
+                items,
+            )
+        )
     type_numbers = {g.number for g in gift_types}
     codes = [item.code for g in gift_types for item in g.items]
     if len(codes) != len(set(codes)):
@@ -141,12 +148,18 @@ def parse_programme_spec(data: dict[str, Any], source: str = "tệp chương tr�
         lower, upper = _opt_int(raw, "lower", where), _opt_int(raw, "upper", where)
         if lower is None and upper is None:
             raise SpecProblem(f"{where}: nhóm phải có ít nhất một ngưỡng (lower hoặc upper).")
-        groups.append(GroupRule(
-            number=number, name=str(raw.get("name", f"Nhóm {number}")),
-            lower=lower, lower_inclusive=bool(raw.get("lower_inclusive", True)),
-            upper=upper, upper_inclusive=bool(raw.get("upper_inclusive", False)),
-            delivery=delivery, gift_type=gift_type,
-        ))
+        groups.append(
+            GroupRule(
+                number=number,
+                name=str(raw.get("name", f"Nhóm {number}")),
+                lower=lower,
+                lower_inclusive=bool(raw.get("lower_inclusive", True)),
+                upper=upper,
+                upper_inclusive=bool(raw.get("upper_inclusive", False)),
+                delivery=delivery,
+                gift_type=gift_type,
+            )
+        )
     if not groups:
         raise SpecProblem(f"{source}: chương trình phải có ít nhất một nhóm ([[groups]]).")
     batches = []
@@ -155,15 +168,27 @@ def parse_programme_spec(data: dict[str, Any], source: str = "tệp chương tr�
         try:
             year, month = parse_month(str(_get(raw, "care_month", str, where)))
         except ValueProblem as exc:
-            raise SpecProblem(f"{where}: tháng chăm sóc phải viết MM/YYYY ({exc.value!r}).") from exc
+            raise SpecProblem(
+                f"{where}: tháng chăm sóc phải viết MM/YYYY ({exc.value!r})."
+            ) from exc
         batches.append(BatchSpec(int(_get(raw, "number", int, where)), year, month))
     if len({b.number for b in batches}) != len(batches):
         raise SpecProblem(f"{source}: số đợt bị trùng.")
     bands = tuple(int(b) for b in data.get("tenure_bands", [0, 2, 5, 10]))
     if list(bands) != sorted(set(bands)) or not bands or bands[0] != 0:
         raise SpecProblem(f"{source}: 'tenure_bands' phải tăng dần và bắt đầu bằng 0.")
-    known = {"name", "year", "region", "province", "aggregation", "provinces", "tenure_bands",
-             "groups", "gift_types", "batches"}
+    known = {
+        "name",
+        "year",
+        "region",
+        "province",
+        "aggregation",
+        "provinces",
+        "tenure_bands",
+        "groups",
+        "gift_types",
+        "batches",
+    }
     return ProgrammeSpec(
         name=str(_get(data, "name", str, source)),
         year=int(_get(data, "year", int, source)),

@@ -57,6 +57,7 @@ def is_blank(value: object) -> bool:
 
 # --- numbers -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Msisdn:
     """A subscriber number in the 10-digit national form, with what the file said."""
@@ -143,7 +144,8 @@ def mask_msisdn(number: str) -> str:
 
 _CURRENCY = re.compile(r"(?i)\s*(vnd|vnđ|đồng|dong|đ|d)\s*$")
 _MONEY = re.compile(
-    r"(?P<int>\d+|\d{1,3}(?:(?P<sep>[., ])\d{3})(?:(?P=sep)\d{3})*)(?:(?P<dsep>[.,])\d{1,2})?"
+    r"(?P<int>\d+|\d{1,3}(?:(?P<sep>[., ])\d{3})(?:(?P=sep)\d{3})*)(?:(?P<dsep>[.,])\d{1,2})?",
+    re.ASCII,  # "²" or "①" are digits to str.isdigit, not amounts
 )
 _GROUP_SEPS = re.compile(r"[., ]")
 
@@ -175,7 +177,7 @@ def parse_money(value: object) -> int | None:
     if not text:
         return None
     text = _CURRENCY.sub("", text).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     match = _MONEY.fullmatch(text)
     if match is None:
@@ -199,8 +201,10 @@ def format_money(amount: int | None) -> str:
 # --- dates ---------------------------------------------------------------------------------
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$", re.ASCII)
+_DATE_ISO = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$", re.ASCII
+)
 
 
 def parse_date(value: object) -> dt.date | None:
@@ -240,7 +244,7 @@ def _parse_date_text(text: str, value: object) -> dt.date:
         if match:
             year, month, day = (int(g) for g in match.groups())
             return dt.date(year, month, day)
-        if text.replace(".", "", 1).isdigit():
+        if text.isascii() and text.replace(".", "", 1).isdigit():
             parsed = parse_date(float(text))
             if parsed is not None:
                 return parsed
@@ -292,37 +296,123 @@ def format_cycle(code: int) -> str:
 
 # --- categorical values --------------------------------------------------------------------
 
+
 def _table(pairs: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {fold(word): key for key, words in pairs.items() for word in words}
 
 
-_TYPES = _table({
-    SubscriberType.PREPAID: ("Trả trước", "TT", "Prepaid", "Pre-paid", "Pre", "TRT", "Trả trước (TT)"),
-    SubscriberType.POSTPAID: ("Trả sau", "TS", "Postpaid", "Post-paid", "Post", "TRS", "Trả sau (TS)"),
-})
+_TYPES = _table(
+    {
+        SubscriberType.PREPAID: (
+            "Trả trước",
+            "TT",
+            "Prepaid",
+            "Pre-paid",
+            "Pre",
+            "TRT",
+            "Trả trước (TT)",
+        ),
+        SubscriberType.POSTPAID: (
+            "Trả sau",
+            "TS",
+            "Postpaid",
+            "Post-paid",
+            "Post",
+            "TRS",
+            "Trả sau (TS)",
+        ),
+    }
+)
 
-_STATUSES = _table({
-    SubscriberStatus.ACTIVE: ("Hoạt động 2 chiều", "Hoạt động hai chiều", "2C", "2 chiều",
-                              "Hoạt động", "Đang hoạt động", "HĐ", "HD2C", "Active",
-                              "Hoạt động bình thường", "Normal"),
-    SubscriberStatus.BLOCKED_ONE_WAY: ("Chặn 1 chiều", "Chặn một chiều", "1C", "Khóa 1 chiều",
-                                       "Khoá 1 chiều", "Blocked one way", "One-way blocked",
-                                       "Chặn 1C"),
-    SubscriberStatus.BLOCKED_TWO_WAY: ("Chặn 2 chiều", "Chặn hai chiều", "Khóa 2 chiều",
-                                       "Khoá 2 chiều", "Blocked two way", "Two-way blocked",
-                                       "Chặn 2C", "Blocked"),
-    SubscriberStatus.CANCELLED: ("Đã hủy", "Đã huỷ", "Hủy", "Huỷ", "Cancelled", "Canceled",
-                                 "Đã thanh lý", "Thanh lý", "Rời mạng", "Đã rời mạng"),
-})
+_STATUSES = _table(
+    {
+        SubscriberStatus.ACTIVE: (
+            "Hoạt động 2 chiều",
+            "Hoạt động hai chiều",
+            "2C",
+            "2 chiều",
+            "Hoạt động",
+            "Đang hoạt động",
+            "HĐ",
+            "HD2C",
+            "Active",
+            "Hoạt động bình thường",
+            "Normal",
+        ),
+        SubscriberStatus.BLOCKED_ONE_WAY: (
+            "Chặn 1 chiều",
+            "Chặn một chiều",
+            "1C",
+            "Khóa 1 chiều",
+            "Khoá 1 chiều",
+            "Blocked one way",
+            "One-way blocked",
+            "Chặn 1C",
+        ),
+        SubscriberStatus.BLOCKED_TWO_WAY: (
+            "Chặn 2 chiều",
+            "Chặn hai chiều",
+            "Khóa 2 chiều",
+            "Khoá 2 chiều",
+            "Blocked two way",
+            "Two-way blocked",
+            "Chặn 2C",
+            "Blocked",
+        ),
+        SubscriberStatus.CANCELLED: (
+            "Đã hủy",
+            "Đã huỷ",
+            "Hủy",
+            "Huỷ",
+            "Cancelled",
+            "Canceled",
+            "Đã thanh lý",
+            "Thanh lý",
+            "Rời mạng",
+            "Đã rời mạng",
+        ),
+    }
+)
 
-_YES = frozenset(fold(w) for w in ("Có", "x", "1", "Yes", "Y", "True", "Rồi", "Đã tham gia",
-                                    "Đang tham gia", "v", "✓", "✔", "Tham gia"))
-_NO = frozenset(fold(w) for w in ("Không", "0", "No", "N", "False", "Chưa", "K", "Ko",
-                                   "Chưa tham gia", "Không tham gia"))
-_STANDARDISED_YES = _YES | frozenset(fold(w) for w in ("Đã chuẩn hóa", "Đã chuẩn hoá", "Chuẩn hóa",
-                                                      "Đã CH", "Đạt", "Standardised"))
-_STANDARDISED_NO = _NO | frozenset(fold(w) for w in ("Chưa chuẩn hóa", "Chưa chuẩn hoá", "Chưa CH",
-                                                    "Không đạt"))
+_YES = frozenset(
+    fold(w)
+    for w in (
+        "Có",
+        "x",
+        "1",
+        "Yes",
+        "Y",
+        "True",
+        "Rồi",
+        "Đã tham gia",
+        "Đang tham gia",
+        "v",
+        "✓",
+        "✔",
+        "Tham gia",
+    )
+)
+_NO = frozenset(
+    fold(w)
+    for w in (
+        "Không",
+        "0",
+        "No",
+        "N",
+        "False",
+        "Chưa",
+        "K",
+        "Ko",
+        "Chưa tham gia",
+        "Không tham gia",
+    )
+)
+_STANDARDISED_YES = _YES | frozenset(
+    fold(w) for w in ("Đã chuẩn hóa", "Đã chuẩn hoá", "Chuẩn hóa", "Đã CH", "Đạt", "Standardised")
+)
+_STANDARDISED_NO = _NO | frozenset(
+    fold(w) for w in ("Chưa chuẩn hóa", "Chưa chuẩn hoá", "Chưa CH", "Không đạt")
+)
 
 
 def _key(value: object) -> str:

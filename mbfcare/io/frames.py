@@ -13,6 +13,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import fastexcel
 import polars as pl
@@ -112,6 +113,7 @@ def read_csv_frame(path: Path, fmt: CsvFormat) -> SheetFrame:
     Raises:
         ImportFileError: the file cannot be parsed.
     """
+    text_head: IO[str]
     if fmt.encoding in ("utf-8", "utf-8-sig"):
         source: Path | io.BytesIO = path
         text_head = path.open("r", encoding=fmt.encoding, newline="")

@@ -16,7 +16,8 @@ HEADER_SCAN_ROWS = 40
 _TOTALS = re.compile(r"^(tong cong|tong so|tong|cong|total|grand total)\b")
 _SIGNATURE = re.compile(
     r"(nguoi lap|lap bieu|truong phong|pho phong|giam doc|ky ten|ky, ghi ro|ky ghi ro|"
-    r"xac nhan|thu truong|ke toan truong|ngay \d{1,2} thang \d{1,2} nam|\bngay\b.*\bthang\b.*\bnam\b)"
+    r"xac nhan|thu truong|ke toan truong|ngay \d{1,2} thang \d{1,2} nam|"
+    r"\bngay\b.*\bthang\b.*\bnam\b)"
 )
 _COLUMN_NUMBER = re.compile(r"^\(?\[?([0-9]{1,3}|[a-z]{1,2})\]?\)?$")
 
@@ -59,7 +60,8 @@ def score_header(cells: Sequence[Any]) -> tuple[int, dict[str, list[int]], dict[
 
 
 def find_header(
-    rows: Iterable[tuple[int, Sequence[Any]]], hidden: frozenset[int] = frozenset(),
+    rows: Iterable[tuple[int, Sequence[Any]]],
+    hidden: frozenset[int] = frozenset(),
     first_column: int = 0,
 ) -> ColumnMap | None:
     """The best header among the first rows, or None if no row names a subscriber number.
@@ -114,9 +116,14 @@ def row_texts(cells: Sequence[Any]) -> list[str]:
 
 def is_totals_row(cells: Sequence[Any], msisdn_cell: Any) -> bool:
     """A `Tổng cộng` line under the list (never a row that carries a subscriber number)."""
-    if not (msisdn_cell is None or msisdn_cell == "" or
-            (isinstance(msisdn_cell, str) and (not msisdn_cell.strip() or
-                                               _TOTALS.match(fold(msisdn_cell))))):
+    if not (
+        msisdn_cell is None
+        or msisdn_cell == ""
+        or (
+            isinstance(msisdn_cell, str)
+            and (not msisdn_cell.strip() or _TOTALS.match(fold(msisdn_cell)))
+        )
+    ):
         return False
     texts = row_texts(cells)
     return bool(texts) and any(_TOTALS.match(t) for t in texts[:3])

@@ -89,6 +89,34 @@ def _with_fallback(raw: pl.Series, fast: pl.Series, parse: Callable[[str], Any],
     return ColumnResult(values, errors)
 
 
+_COMBINING = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_UNTIDY_SPACE = r"\s\s|[^\S ]|^\s|\s$"
+
+
+def _fix_where(series: pl.Series, mask: pl.Series, fix: Callable[[pl.Series], pl.Series]
+               ) -> pl.Series:
+    """Apply an expensive fix only to the rows that need it."""
+    mask = mask.fill_null(False)
+    if not mask.any():
+        return series
+    positions = mask.arg_true()
+    return series.scatter(positions, fix(series.gather(positions)))
+
+
+def clean_series(raw: pl.Series) -> pl.Series:
+    """`clean_text` for a whole column: zero-width characters out, NFC, single spaces."""
+    cleaned = _fix_where(raw, raw.str.contains(_ZERO_WIDTH),
+                         lambda s: s.str.replace_all(_ZERO_WIDTH, ""))
+    # Only text holding combining marks can change under NFC (Vietnamese has every letter
+    # precomposed), so the costly normalisation runs on those rows alone.
+    cleaned = _fix_where(cleaned, cleaned.str.contains(_COMBINING),
+                         lambda s: s.str.normalize("NFC"))
+    cleaned = _fix_where(cleaned, cleaned.str.contains(_UNTIDY_SPACE),
+                         lambda s: s.str.replace_all(r"\s+", " ").str.strip_chars())
+    return _fix_where(cleaned, cleaned.str.len_bytes() == 0,
+                      lambda s: pl.Series([None] * len(s), dtype=pl.String))
+
+
 def text_column(raw: pl.Series, legacy: str | None, hints: pl.Series | None = None
                 ) -> ColumnResult:
     """Names, addresses and other free text: NFC, one space, TCVN3/VNI repaired.
@@ -96,10 +124,7 @@ def text_column(raw: pl.Series, legacy: str | None, hints: pl.Series | None = No
     `legacy` is the encoding of the whole file (CSV); `hints` the encoding of each cell's font
     (workbooks), which is more precise: genuine Unicode in a normal font is never converted.
     """
-    cleaned = (raw.str.replace_all(_ZERO_WIDTH, "").str.normalize("NFC")
-               .str.replace_all(r"\s+", " ").str.strip_chars())
-    cleaned = pl.select(pl.when(cleaned.str.len_bytes() == 0).then(None).otherwise(cleaned)
-                        ).to_series()
+    cleaned = clean_series(raw)
     suspicious = raw.str.contains(r"[^\x00-\x7f]") & ~raw.str.contains(_GENUINE)
     suspicious = suspicious.fill_null(False)
     if hints is not None:

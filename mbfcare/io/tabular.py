@@ -71,7 +71,9 @@ class TableFile:
             ImportFileError: no such sheet, or the sheet cannot be read.
         """
         if self._csv is not None:
-            return SheetRows(None, _csv_rows(self.path, self._csv), legacy_encoding=self._csv.legacy)
+            return SheetRows(
+                None, _csv_rows(self.path, self._csv), legacy_encoding=self._csv.legacy
+            )
         assert self._workbook is not None
         if sheet not in self.sheet_names:
             raise ImportFileError(
@@ -107,11 +109,17 @@ class TableFile:
             )
         if self.kind == "xlsx":
             hidden, legacy = _xlsx_layout(self.path, sheet)
-            return (read_workbook_sheet(self.path, sheet, _xlsx_sheet_part(self.path, sheet)),
-                    hidden, legacy)
+            return (
+                read_workbook_sheet(self.path, sheet, _xlsx_sheet_part(self.path, sheet)),
+                hidden,
+                legacy,
+            )
         rows = self.rows(sheet)
-        return (read_rows_frame([cells for _, cells in rows.rows], 1, rows.first_column),
-                rows.hidden_columns, rows.legacy_encoding)
+        return (
+            read_rows_frame([cells for _, cells in rows.rows], 1, rows.first_column),
+            rows.hidden_columns,
+            rows.legacy_encoding,
+        )
 
     def close(self) -> None:
         """Release the parsed workbook."""
@@ -199,8 +207,9 @@ def _check_zip(path: Path) -> None:
         raise ImportFileError(
             f"Tệp {path.name} bị hỏng (không giải nén được). Lưu lại từ Excel rồi nhập lại."
         ) from exc
-    if unzipped > MAX_UNZIPPED_BYTES or (unzipped > 50 * 1024 * 1024 and
-                                         unzipped / packed > MAX_ZIP_RATIO):
+    if unzipped > MAX_UNZIPPED_BYTES or (
+        unzipped > 50 * 1024 * 1024 and unzipped / packed > MAX_ZIP_RATIO
+    ):
         raise ImportFileError(
             f"Tệp {path.name} bị từ chối: khi giải nén lớn bất thường "
             f"({unzipped / 1024 / 1024:.0f} MB từ {packed / 1024 / 1024:.1f} MB), có thể là tệp "
@@ -281,11 +290,11 @@ def _xls_legacy_cells(path: Path, sheet: str) -> dict[tuple[int, int], str] | No
             for col in range(data.ncols):
                 if data.cell_type(row, col) != xlrd.XL_CELL_TEXT:
                     continue
-                encoding = fonts[book.xf_list[data.cell_xf_index(row, col)].font_index]
+                encoding = fonts[int(book.xf_list[data.cell_xf_index(row, col)].font_index)]
                 if encoding:
                     found[(row + 1, col)] = encoding
         return found
-    except Exception:  # noqa: BLE001 - fonts are a hint; without them the text heuristic decides
+    except Exception:
         return None
 
 
@@ -298,7 +307,7 @@ def _xlsx_sheet_part(path: Path, sheet: str) -> str | None:
             targets = {r.get("Id"): r.get("Target", "") for r in rels}
             for element in workbook.iter(f"{_MAIN_NS}sheet"):
                 if element.get("name") == sheet:
-                    target = targets.get(element.get(f"{_REL_NS}id"), "")
+                    target = str(targets.get(element.get(f"{_REL_NS}id"), ""))
                     return target.lstrip("/") if target.startswith("/") else "xl/" + target
     except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
         return None
@@ -343,6 +352,7 @@ def _xlsx_layout(path: Path, sheet: str) -> tuple[frozenset[int], str | None]:
 
 # --- CSV ------------------------------------------------------------------------------------
 
+
 def _detect_encoding(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -378,7 +388,9 @@ def _sniff_csv(path: Path) -> CsvFormat:
         raise ImportFileError(f"Không đọc được chữ trong tệp {path.name} ({exc}).") from exc
     best, best_score = ",", -1
     for delimiter in (",", ";", "\t", "|"):
-        counts = [len(r) for r in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in r)]
+        counts = [
+            len(r) for r in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in r)
+        ]
         if not counts:
             continue
         widest = max(counts)

@@ -47,7 +47,7 @@ class Charge(Base):
     """Cước of one subscriber in one billing cycle (`cycle` = yyyymm)."""
 
     __tablename__ = "charges"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - SQLAlchemy reads it once
 
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True

@@ -28,7 +28,6 @@ from mbfcare.domain.values import (
     ValueProblem,
     cycle_code,
     format_cycle,
-    is_blank,
     parse_contact_number,
     parse_date,
     parse_flag,
@@ -340,7 +339,8 @@ class _SubscriberStore:
               ) -> tuple[int, int, int]:
         """Insert new subscribers, update changed ones; (imported, updated, unchanged)."""
         existing = self.existing([number for number, _, _ in chunk])
-        new_rows, new_charges = [], []
+        new_rows: list[tuple[Any, ...]] = []
+        new_charges: list[tuple[int, int, int]] = []
         fresh = [row for row in chunk if row[0] not in existing]
         for sid, (number, values, charges) in zip(self._ids(len(fresh)), fresh, strict=True):
             new_rows.append((sid, number, *values, self.run_id, self.run_id, self.now))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QLocale
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.models import Subscriber
 from mbfcare.services.programmes import list_programmes
+from mbfcare.ui.i18n import install_translators
 from mbfcare.ui.main_window import MainWindow, vn_number
 from mbfcare.ui.tasks import Task, TaskRunner
 
@@ -101,3 +104,19 @@ def test_task_runner_delivers_exception(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: errors != [])
     assert errors == [blocker.args[0]]
     assert busy == [True, False]
+
+
+def test_english_translation(
+    qapp: QApplication, qtbot: QtBot, factory: sessionmaker[Session], programme_id: int
+) -> None:
+    translators = install_translators(qapp, "en")
+    try:
+        assert any(t.language() == "en_US" for t in translators)
+        window = _window(qtbot, factory)
+        assert "Subscribers stored: 0" in window.page_text()
+        assert "Batch 1 – 03/2017" in window.page_text()
+        assert window.menuBar().actions()[0].text() == "&File"
+    finally:
+        for translator in translators:
+            qapp.removeTranslator(translator)
+        QLocale.setDefault(QLocale("vi"))

@@ -96,6 +96,11 @@ FIELDS = [
     ("Gói KM được tham gia", "offers"),
     ("Ưu đãi", "offers"),
     ("Offers", "offers"),
+    # exclusion lists
+    ("Chương trình đang tham gia", "source"),
+    ("Tên chương trình", "source"),
+    ("Ghi chú", "note"),
+    ("Lý do", "note"),
     ("STT", "row_number"),
     ("TT", "row_number"),
     ("No.", "row_number"),
@@ -138,7 +143,7 @@ def test_match_field(text: str, field: str) -> None:
     [
         "",
         None,
-        "Ghi chú",
+        "Ghi chú nội bộ",
         "Cước T-3",
         "Cước 06/2017",
         "DT 201706",

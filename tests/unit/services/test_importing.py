@@ -538,3 +538,16 @@ def test_legacy_font_on_some_cells_does_not_rewrite_genuine_unicode(
         "0931234567": ("Lê Quang Nam", "Thái Nguyên", "Sông Công"),
         "0701234567": ("Phạm Thị Hà", "Quảng Ninh", "Uông Bí"),
     }
+
+
+def test_odd_digit_characters_in_a_charge_reject_the_row_not_the_file(
+        factory: Factory, programme_id: int, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "Số thuê bao,Loại TB,Trạng thái,Cước 02/2017,Cước 03/2017,Cước 04/2017\n"
+        "0901234567,Trả trước,2C,700000,700000,700000\n"
+        "0931234567,Trả sau,2C,²,600000,600000\n",
+        encoding="utf-8-sig")
+    result = import_subscribers(factory, path, programme_id=programme_id)
+    assert (result.rows_read, result.imported, result.rejected) == (2, 1, 1)
+    assert result.reasons == {"bad_money": 1}
