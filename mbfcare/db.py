@@ -39,8 +39,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    write = conn.get_execution_options().get("mbfcare_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("mbfcare_bulk", False):
+        # A bulk load writes rows whose keys it made itself; checking a parent row for each
+        # of millions of children costs seconds. The pragma only works outside a transaction,
+        # and `_sqlite_checkin` turns the checks back on when the connection is returned.
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("mbfcare_write", False) else "BEGIN")
+
+
+def _sqlite_checkin(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -72,6 +83,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "checkin", _sqlite_checkin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

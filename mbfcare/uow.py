@@ -23,14 +23,19 @@ class UnitOfWork:
 
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Session], *, write: bool = False) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], *, write: bool = False, bulk: bool = False
+    ) -> None:
         self._session_factory = session_factory
-        self._write = write
+        self._write = write or bulk
+        self._bulk = bulk
 
     def __enter__(self) -> Self:
         self.session = self._session_factory()
         if self._write:
-            self.session.connection(execution_options={"mbfcare_write": True})
+            self.session.connection(
+                execution_options={"mbfcare_write": True, "mbfcare_bulk": self._bulk}
+            )
         return self
 
     def __exit__(

@@ -7,9 +7,13 @@ parsed by calamine in Rust (fastexcel); CSV by polars' reader.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
+import gc
 import io
 import re
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +43,19 @@ class SheetFrame:
     frame: pl.DataFrame
     first_row: int  # 1-based sheet row (or CSV record) number of frame row 0
     first_column: int  # 0-based sheet column of `c0`
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system after a big read (glibc keeps it otherwise).
+
+    calamine frees a large sheet through the C allocator while polars allocates from its own,
+    so without this the two would add up in the peak. Only glibc has `malloc_trim`; elsewhere
+    this does nothing.
+    """
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _name_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -79,6 +96,8 @@ def read_workbook_sheet(path: Path, sheet: str, sheet_part: str | None) -> Sheet
         columns = data.available_columns()
         first_column = columns[0].absolute_index if columns else 0
         frame = data.to_polars()
+        del data, reader
+        release_memory()
     except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot read"
         raise ImportFileError(
             f"Không đọc được sheet '{sheet}' của tệp {path.name} ({exc}). Mở bằng Excel, lưu "
@@ -129,9 +148,16 @@ def read_csv_frame(path: Path, fmt: CsvFormat) -> SheetFrame:
         frame = pl.read_csv(
             source, has_header=False, infer_schema=False, separator=fmt.delimiter,
             truncate_ragged_lines=True, missing_columns="insert",
-            schema={f"c{i}": pl.String for i in range(width)}, encoding="utf8-lossy",
+            schema={f"c{i}": pl.String for i in range(width)}, encoding="utf8",
             raise_if_empty=False, quote_char='"',
         )
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() and fmt.encoding in ("utf-8", "utf-8-sig"):
+            return read_csv_frame(path, CsvFormat("cp1258", fmt.delimiter, fmt.legacy))
+        raise ImportFileError(
+            f"Tệp {path.name} không đọc được dạng CSV ({exc}). Mở bằng Excel, lưu lại dạng CSV "
+            "UTF-8 rồi nhập lại."
+        ) from exc
     except pl.exceptions.PolarsError as exc:
         raise ImportFileError(
             f"Tệp {path.name} không đọc được dạng CSV ({exc}). Mở bằng Excel, lưu lại dạng CSV "

@@ -366,14 +366,18 @@ def _detect_encoding(path: Path) -> str:
             encoding = "utf-8"
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        checked = 0
         try:
             for block in iter(lambda: handle.read(1 << 22), b""):
                 if b"\x00" in block:
                     raise ImportFileError(
                         f"Tệp {path.name} không phải bảng tính hay tệp CSV (có dữ liệu nhị phân)."
                     )
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
+                # The first blocks decide the encoding; polars' strict UTF-8 reader checks
+                # the rest (and the reader falls back to Windows-1258 if it finds a bad byte).
+                if checked < 8 << 20:
+                    decoder.decode(block)
+                    checked += len(block)
         except UnicodeDecodeError:
             return "cp1258"
     return encoding
