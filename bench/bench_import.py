@@ -2,8 +2,10 @@
 """Import speed and memory against the raw libraries, measured in the same run.
 
 For each format, three child processes run one after another on the same file:
-  * baseline: the raw libraries read the file (pyarrow for CSV, python-calamine for XLSX)
-    and insert the same rows into SQLite with one `executemany` transaction, no checks;
+  * A: the raw libraries read the file (pyarrow for CSV, python-calamine for XLSX) and insert
+    its rows into one flat SQLite table with one `executemany` transaction, no checks;
+  * B: the same read, then the same rows into MBF Care's own schema (a subscriber row and one
+    charge row per billing cycle, with its indexes), one `executemany` transaction, no checks;
   * MBF Care: `import_subscribers` into a fresh database (programme created first, not timed).
 Each prints its wall time and peak resident memory; this script prints the ratio.
 
@@ -64,6 +66,53 @@ def _baseline(path: Path, db: Path) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb()}
 
 
+def _baseline_schema(path: Path, db: Path) -> dict[str, float]:
+    """Raw read, then the same rows into MBF Care's own tables (subscribers + one charge row
+    per cycle), one executemany transaction, no normalisation at all."""
+    import sqlite3
+
+    from mbfcare.db import make_engine, migrate
+
+    url = f"sqlite:///{db}"
+    migrate(make_engine(url), url)
+    start = time.perf_counter()
+    if path.suffix == ".csv":
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in _csv_header(path)}))
+        rows = list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns)),
+                        strict=True))
+    else:
+        from python_calamine import CalamineWorkbook
+
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        iterator = sheet.iter_rows()
+        next(iterator)
+        rows = [tuple(r) for r in iterator]
+    conn = sqlite3.connect(db, isolation_level=None)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA cache_size=-262144")
+    conn.execute("BEGIN")
+    # columns of the generated extract: STT, number, name, type, status, activation date,
+    # province, district, address, ID number, T-3, T-4, T-5, other programme
+    conn.executemany(
+        "INSERT OR IGNORE INTO subscribers (id, msisdn, ported, name, subscriber_type, status, "
+        "activation_date, province, district, address, id_number, in_other_programme, "
+        "updated_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01')",
+        ((i, str(r[1]), r[2], r[3], r[4], str(r[5]), r[6], r[7], r[8], r[9], r[13])
+         for i, r in enumerate(rows, 1)))
+    conn.executemany(
+        "INSERT OR IGNORE INTO charges (subscriber_id, cycle, amount) VALUES (?, 201612, ?), "
+        "(?, 201611, ?), (?, 201610, ?)",
+        ((i, r[10], i, r[11], i, r[12]) for i, r in enumerate(rows, 1)))
+    conn.execute("COMMIT")
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
 def _csv_header(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig") as handle:
         return handle.readline().rstrip("\r\n").split(",")
@@ -112,20 +161,24 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, path, db = args.child
-        result = (_baseline if kind == "baseline" else _mbfcare)(Path(path), Path(db))
+        runner = {"baseline": _baseline, "schema": _baseline_schema, "mbfcare": _mbfcare}[kind]
+        result = runner(Path(path), Path(db))
         print(json.dumps(result))
         return
     args.data.mkdir(parents=True, exist_ok=True)
-    print("| format | rows | baseline (read + executemany) | MBF Care import | ratio | "
-          "peak memory (MBF Care) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| format | rows | A: read + executemany, one flat table | B: read + executemany "
+          "into MBF Care's tables | MBF Care import | ratio to A | ratio to B | peak memory |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for fmt in args.formats.split(","):
         path = _ensure(args.data, args.rows, fmt)
-        base = _child("baseline", path)
+        flat = _child("baseline", path)
+        schema = _child("schema", path)
         ours = _child("mbfcare", path)
-        print(f"| {fmt.upper()} | {args.rows:,} | {base['seconds']:.1f} s | "
-              f"{ours['seconds']:.1f} s | {ours['seconds'] / base['seconds']:.2f}× | "
-              f"{ours['peak_mb']:,.0f} MB |", flush=True)
+        print(f"| {fmt.upper()} | {args.rows:,} | {flat['seconds']:.1f} s | "
+              f"{schema['seconds']:.1f} s | {ours['seconds']:.1f} s | "
+              f"{ours['seconds'] / flat['seconds']:.2f}× | "
+              f"{ours['seconds'] / schema['seconds']:.2f}× | {ours['peak_mb']:,.0f} MB |",
+              flush=True)
 
 
 if __name__ == "__main__":
