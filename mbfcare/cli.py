@@ -202,8 +202,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    from mbfcare import logs
+
+    logs.setup(debug=debug, console=debug)
     try:
         try:
             args = _parser().parse_args(argv)
@@ -222,7 +223,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        logger.debug("unexpected", exc_info=True)
+        logger.error("unexpected error", exc_info=True)
         print(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}. Chạy lại với --debug để xem "
               "chi tiết và báo cho bộ phận IT.", file=sys.stderr)
         return EXIT_UNEXPECTED
