@@ -106,5 +106,7 @@ class Batch(Base):
     number: Mapped[int] = mapped_column(Integer)
     care_year: Mapped[int] = mapped_column(Integer)
     care_month: Mapped[int] = mapped_column(Integer)
+    # Gifts planned for the batch per gift type number ({"1": 500, "2": 1200}); none: no limit.
+    gift_plan: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
     programme: Mapped[Programme] = relationship(back_populates="batches")
