@@ -109,6 +109,27 @@ def _parser() -> argparse.ArgumentParser:
     exc.add_argument("--programme", type=int)
     exc.add_argument("--sheet")
     exc.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không lưu")
+
+    psub.add_parser("check", parents=[common], help="kiểm tra khoảng trống/chồng lấn giữa các nhóm")
+
+    cls = sub.add_parser("classify", parents=[common], help="xếp danh sách chăm sóc của một đợt")
+    cls.add_argument("--programme", type=int)
+    cls.add_argument("--batch", type=int, required=True)
+    cls.add_argument("--care-month", help="tháng chăm sóc MM/YYYY (đặt cho đợt trước khi xếp)")
+    cls.add_argument("--dry-run", action="store_true", help="chỉ xem số lượng, không lưu")
+    cls.add_argument("--plan", action="append", default=[], metavar="LOẠI=SỐ",
+                     help="số quà dự kiến của đợt cho một loại quà, ví dụ --plan 2=1200")
+
+    exp = sub.add_parser("explain", parents=[common], help="vì sao thuê bao có/không có tên")
+    exp.add_argument("msisdn")
+    exp.add_argument("--programme", type=int)
+
+    dec = sub.add_parser("decide", parents=[common],
+                         help="quyết định nhóm cho thuê bao chờ quyết định")
+    dec.add_argument("msisdn")
+    dec.add_argument("--group", required=True, help="số nhóm, hoặc 'none' để không chọn")
+    dec.add_argument("--note", required=True, help="lý do quyết định")
+    dec.add_argument("--programme", type=int)
     return parser
 
 
@@ -137,6 +158,12 @@ def _cmd_programme(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
             raise UsageError(str(exc)) from exc
         pid = programmes.create_programme(factory, spec)
         return {"programme_id": pid, "_text": f"Đã tạo chương trình số {pid}: {spec.name}."}
+    if args.action == "check":
+        from mbfcare.services.classification import rule_check
+
+        problems = rule_check(factory, getattr(args, "programme", None))
+        return {"ok": not problems, "problems": problems,
+                "_text": "\n".join(problems) or "Các nhóm không có khoảng trống hay chồng lấn."}
     items = programmes.list_programmes(factory)
     lines = [f"{p.id}\t{p.name} ({p.year}) – đợt: " +
              ", ".join(f"{b.number} ({b.care_month_text})" for b in p.batches) for p in items]
@@ -183,6 +210,75 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return data
 
 
+def _n(number: int) -> str:
+    """1234567 -> 1.234.567."""
+    return f"{number:,}".replace(",", ".")
+
+
+def _cmd_classify(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import classification
+
+    plan: dict[int, int] = {}
+    for item in args.plan:
+        kind, _, qty = item.partition("=")
+        if not (kind.strip().isdigit() and qty.strip().isdigit()):
+            raise UsageError(f"--plan cần dạng LOẠI=SỐ, ví dụ 2=1200 (không phải '{item}').")
+        plan[int(kind)] = int(qty)
+    result = classification.classify_batch(
+        _open(args), programme_id=args.programme, batch=args.batch, care_month=args.care_month,
+        dry_run=args.dry_run, plan=plan or None, user=_user(args))
+    data = result.to_json()
+    groups = " · ".join(f"nhóm {n}: {_n(c)}" for n, c in sorted(result.groups.items()))
+    reasons = ", ".join(f"{classification.REASONS.get(k, k)}: {_n(v)}"
+                        for k, v in result.not_eligible.items())
+    lines = [
+        ("Xem trước (chưa lưu) " if result.dry_run else "Đã xếp ") +
+        f"đợt {result.batch}, tháng chăm sóc {result.care_month}, chu kỳ căn cứ "
+        f"{', '.join(result.cycles)}.",
+        f"Quy định: {result.rule}.",
+        f"{groups} · chờ quyết định nhóm: {_n(result.in_gap)} · danh sách chờ: "
+        f"{_n(result.waiting)}",
+        f"Không đủ điều kiện – {reasons or 'không có'}.",
+    ]
+    if result.kept:
+        lines.append(f"Giữ nguyên {_n(result.kept)} KH đã có trong danh sách, thêm "
+                     f"{_n(result.added)}.")
+    if result.no_longer_qualify:
+        lines.append("Không còn đủ điều kiện theo dữ liệu mới (vẫn giữ trong danh sách): " +
+                     ", ".join(f"{classification.REASONS.get(k, k)}: {v}"
+                               for k, v in result.no_longer_qualify.items()))
+    lines += [f"Cảnh báo: {p}" for p in result.rule_problems]
+    data["_text"] = "\n".join(lines)
+    return data
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import classification
+
+    result = classification.explain(_open(args), args.msisdn, programme_id=args.programme)
+    data = result.to_json()
+    data["_text"] = "\n".join([f"{result.msisdn} – {result.name or ''}".rstrip(" –"),
+                               *result.lines])
+    return data
+
+
+def _cmd_decide(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import classification
+
+    raw = str(args.group).strip().lower()
+    if raw in ("none", "khong", "không", "0"):
+        group = None
+    elif raw.isdigit():
+        group = int(raw)
+    else:
+        raise UsageError("--group cần số nhóm (1, 2…) hoặc 'none'.")
+    result = classification.decide_gap(_open(args), args.msisdn, group=group, by=_user(args),
+                                       note=args.note, programme_id=args.programme)
+    data = result.to_json()
+    data["_text"] = "\n".join(result.lines)
+    return data
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -194,6 +290,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "programme": _cmd_programme,
     "import": _cmd_import,
     "gui": _cmd_gui,
+    "classify": _cmd_classify,
+    "explain": _cmd_explain,
+    "decide": _cmd_decide,
 }
 
 

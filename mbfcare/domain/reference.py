@@ -192,3 +192,28 @@ def operator_of(msisdn10: str) -> str | None:
 def is_mobifone_prefix(msisdn10: str) -> bool:
     """Whether a 10-digit number carries a MobiFone prefix."""
     return operator_of(msisdn10) == "mobifone"
+
+
+@cache
+def _default_stores() -> dict[str, dict[str, str]]:
+    data = _load("stores.toml")
+    return {province: dict(districts) for province, districts in data.items()}
+
+
+def default_store(province: str | None, district: str | None) -> str | None:
+    """The store that serves a district when the extract names none (reference data)."""
+    if not district:
+        return None
+    stores = _default_stores()
+    if province and province in stores:
+        return stores[province].get(district)
+    for districts in stores.values():
+        if district in districts:
+            return districts[district]
+    return None
+
+
+def old_provinces_of(new_name: str) -> tuple[str, ...]:
+    """The pre-2025 provinces merged into a post-2025 province (empty if unknown)."""
+    match = match_province(new_name)
+    return match.old_names if match is not None and match.new_name == new_name else ()
