@@ -130,6 +130,21 @@ def _parser() -> argparse.ArgumentParser:
     dec.add_argument("--group", required=True, help="số nhóm, hoặc 'none' để không chọn")
     dec.add_argument("--note", required=True, help="lý do quyết định")
     dec.add_argument("--programme", type=int)
+
+    export = sub.add_parser("export", parents=[common], help="xuất tệp")
+    esub: Any = export.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    regional = esub.add_parser("regional", parents=[common],
+                               help="tệp Excel gửi MBF KV5 (regional-export.md)")
+    regional.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
+    regional.add_argument("--programme", type=int)
+
+    care_list = sub.add_parser("list", parents=[common], help="xuất danh sách chăm sóc")
+    care_list.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
+    care_list.add_argument("--programme", type=int)
+    care_list.add_argument("--batch", type=int)
+    care_list.add_argument("--group", type=int, choices=(1, 2))
+    care_list.add_argument("--district", help="quận/huyện (không cần dấu)")
+    care_list.add_argument("--store", help="cửa hàng (không cần dấu)")
     return parser
 
 
@@ -279,6 +294,30 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return data
 
 
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import exporting
+
+    result = exporting.export_regional(_open(args), args.out, programme_id=args.programme,
+                                       user=_user(args))
+    data = result.to_json()
+    counts = " · ".join(f"{sheet}: {n:,}".replace(",", ".") for sheet, n in result.rows.items())
+    data["_text"] = (f"Đã xuất tệp gửi MBF KV5: {result.file}\n{counts}\n"
+                     f"SHA-256 ChiTiet: {result.sha256}")
+    return data
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import exporting
+
+    result = exporting.export_care_list(
+        _open(args), args.out, programme_id=args.programme, batch=args.batch, group=args.group,
+        district=args.district, store=args.store)
+    data = result.to_json()
+    data["_text"] = f"Đã xuất danh sách chăm sóc ({result.rows:,} dòng): {result.file}".replace(
+        ",", ".")
+    return data
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -293,6 +332,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "classify": _cmd_classify,
     "explain": _cmd_explain,
     "decide": _cmd_decide,
+    "export": _cmd_export,
+    "list": _cmd_list,
 }
 
 

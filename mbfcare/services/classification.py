@@ -17,12 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Integer,
-    MetaData,
     Select,
-    String,
-    Table,
     and_,
     case,
     cast,
@@ -35,6 +31,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -155,9 +152,9 @@ def area_new_names(area: Sequence[str]) -> list[str]:
 
 
 def _decisions(session: Session, programme: Programme, batch: Batch,
-               cycles: tuple[int, int, int]) -> Select[Any]:
-    """One row per stored subscriber: id, outcome (`group:N`, `in_gap` or a reason), basis,
-    the three charges. All the rule is in this query."""
+               cycles: tuple[int, int, int], ids: Sequence[int] | None = None) -> Select[Any]:
+    """One row per stored subscriber (or those in `ids`): id, outcome (`group:N`, `in_gap` or
+    a reason), basis, the three charges. All the rule is in this query."""
     s = aliased(Subscriber, name="s")
     c1, c2, c3 = (aliased(Charge, name=f"c{i}") for i in (1, 2, 3))
     groups = _rules(programme)
@@ -165,7 +162,7 @@ def _decisions(session: Session, programme: Programme, batch: Batch,
     amounts = (c1.amount, c2.amount, c3.amount)
     if programme.aggregation == "average":
         # Integer division of non-negative whole đồng rounds down, in SQLite and PostgreSQL.
-        basis: Any = cast(c1.amount + c2.amount + c3.amount, Integer) / 3
+        basis: Any = cast(c1.amount + c2.amount + c3.amount, Integer) // 3
     elif dialect == "sqlite":
         basis = func.min(*amounts)
     else:
@@ -181,7 +178,11 @@ def _decisions(session: Session, programme: Programme, batch: Batch,
         other.handed_over_at.is_not(None),
         other.programme_id.in_(select(Programme.id).where(Programme.status == "open")))
     area = list(programme.provinces)
-    in_area = or_(s.province.in_(area), s.province_new.in_(area_new_names(area)))
+    # NULL-safe: an unknown province (or an unknown post-2025 name) is simply not in the area.
+    in_area = or_(
+        and_(s.province.is_not(None), s.province.in_(area)),
+        and_(s.province_new.is_not(None), s.province_new.in_(area_new_names(area))),
+    )
     group_case = case(
         *((_contains(basis, g), literal(f"group:{g.number}")) for g in groups),
         (_below_all(basis, groups), literal(_BELOW)),
@@ -190,12 +191,12 @@ def _decisions(session: Session, programme: Programme, batch: Batch,
     outcome = case(
         (other_batch, literal("on_earlier_batch")),
         (s.status != "active", literal("not_active")),
-        (or_(s.province.is_(None), not_(in_area)), literal("outside_area")),
+        (not_(in_area), literal("outside_area")),
         (or_(s.in_other_programme.is_(True), excluded, gifted), literal("in_other_programme")),
         (or_(*(a.is_(None) for a in amounts)), literal("missing_cycle")),
         else_=group_case,
     ).label("outcome")
-    return (
+    query = (
         select(s.id.label("id"), outcome, basis.label("basis"), c1.amount.label("a1"),
                c2.amount.label("a2"), c3.amount.label("a3"), s.district.label("district"))
         .select_from(s)
@@ -203,26 +204,7 @@ def _decisions(session: Session, programme: Programme, batch: Batch,
         .outerjoin(c2, and_(c2.subscriber_id == s.id, c2.cycle == cycles[1]))
         .outerjoin(c3, and_(c3.subscriber_id == s.id, c3.cycle == cycles[2]))
     )
-
-
-_TEMP = Table(
-    "mbfcare_decisions", MetaData(),
-    Column("id", Integer, primary_key=True), Column("outcome", String(40)),
-    Column("basis", Integer), Column("a1", Integer), Column("a2", Integer),
-    Column("a3", Integer), Column("district", String(100)),
-    prefixes=["TEMPORARY"],
-)
-
-
-def _materialise(session: Session, decisions: Select[Any]) -> Table:
-    """Run the decision query once into a temporary table that the counts and inserts read."""
-    conn = session.connection()
-    _TEMP.drop(conn, checkfirst=True)
-    _TEMP.create(conn)
-    conn.execute(insert(_TEMP).from_select(
-        ["id", "outcome", "basis", "a1", "a2", "a3", "district"], decisions))
-    conn.exec_driver_sql(f"CREATE INDEX ix_mbfcare_decisions_outcome ON {_TEMP.name} (outcome)")
-    return _TEMP
+    return query if ids is None else query.where(s.id.in_(ids))
 
 
 def _load(session: Session, programme_id: int | None, batch_number: int,
@@ -287,51 +269,53 @@ def classify_batch(
         )
         session.flush()
         progress.report(0, 0, "Đang xếp danh sách…")
-        decisions_table = _materialise(session, _decisions(session, programme, batch_row, cycles))
-        decisions = decisions_table.c
+        # One pass: every stored subscriber's outcome goes into `left_out` (a narrow table);
+        # the few that are eligible are taken back out below.
+        session.execute(delete(LeftOut).where(LeftOut.batch_id == batch_row.id))
+        decisions = _decisions(session, programme, batch_row, cycles).subquery("d")
+        session.execute(insert(LeftOut).from_select(
+            ["batch_id", "subscriber_id", "reason"],
+            select(literal(batch_row.id), decisions.c.id, decisions.c.outcome)))
         existing = {
             sid: (state, group)
             for sid, state, group in session.execute(
                 select(CareCase.subscriber_id, CareCase.state, CareCase.group_number)
                 .where(CareCase.batch_id == batch_row.id))
         }
-        # Reasons and districts of everyone left out are counted in the database.
-        not_eligible: Counter[str] = Counter()
-        district_counts: dict[str, Counter[str]] = {}
-        for outcome, district, count in session.execute(
-            select(decisions.outcome, decisions.district, func.count())
-            .where(decisions.outcome.not_like("group:%"), decisions.outcome != _GAP)
-            .group_by(decisions.outcome, decisions.district)
-        ):
-            not_eligible[outcome] += count
-            district_counts.setdefault(district or "(không rõ)", Counter())[outcome] += count
-        # The eligible ones (groups and gaps) come back for the list.
-        rows = session.execute(
-            select(decisions.id, decisions.outcome, decisions.basis, decisions.a1,
-                   decisions.a2, decisions.a3)
-            .where(or_(decisions.outcome.like("group:%"), decisions.outcome == _GAP))
-        ).all()
-        fresh = [r for r in rows if r.id not in existing]
-        still = {r.id: r.outcome for r in rows if r.id in existing}
+        eligible = or_(LeftOut.reason.like("group:%"), LeftOut.reason == _GAP)
+        outcome_of = dict(session.execute(
+            select(LeftOut.subscriber_id, LeftOut.reason)
+            .where(LeftOut.batch_id == batch_row.id, eligible)).all())
+        still: dict[int, str] = {}
+        ids = list(existing)
+        for start in range(0, len(ids), 900):
+            still.update(session.execute(
+                select(LeftOut.subscriber_id, LeftOut.reason)
+                .where(LeftOut.batch_id == batch_row.id,
+                       LeftOut.subscriber_id.in_(ids[start:start + 900]))).all())
+        no_longer: dict[int, str] = {}
         for sid, (state, group) in existing.items():
             now = still.get(sid)
             if state in ("listed", "waiting") and now != f"group:{group}":
-                reason = now if now is not None and not now.startswith("group:") else (
-                    now or "not_eligible")
+                reason = now if now and not now.startswith("group:") else "other_group"
+                no_longer[sid] = reason
                 result.no_longer_qualify[reason] = result.no_longer_qualify.get(reason, 0) + 1
-        # Existing entries of this batch are not left out: they are on the list.
-        on_list = set(existing)
-        not_eligible = Counter({k: v for k, v in not_eligible.items() if v})
-        if on_list:
-            for outcome, count in session.execute(
-                select(decisions.outcome, func.count())
-                .where(decisions.id.in_(select(CareCase.subscriber_id)
-                                          .where(CareCase.batch_id == batch_row.id)),
-                       decisions.outcome.not_like("group:%"), decisions.outcome != _GAP)
-                .group_by(decisions.outcome)
-            ):
-                not_eligible[outcome] -= count
-            not_eligible = +not_eligible
+        # Whoever is eligible or already on this batch's list is not "left out".
+        session.execute(delete(LeftOut).where(LeftOut.batch_id == batch_row.id, eligible))
+        for start in range(0, len(ids), 900):
+            session.execute(delete(LeftOut).where(
+                LeftOut.batch_id == batch_row.id,
+                LeftOut.subscriber_id.in_(ids[start:start + 900])))
+        not_eligible = Counter(dict(session.execute(
+            select(LeftOut.reason, func.count()).where(LeftOut.batch_id == batch_row.id)
+            .group_by(LeftOut.reason)).all()))
+        district_counts: dict[str, Counter[str]] = {}
+        fresh_ids = [sid for sid in outcome_of if sid not in existing]
+        fresh: list[Any] = []
+        for start in range(0, len(fresh_ids), 900):
+            fresh.extend(session.execute(
+                _decisions(session, programme, batch_row, cycles,
+                           fresh_ids[start:start + 900])).all())
         entries = _new_entries(session, programme, batch_row, cycles, groups, fresh)
         _order_by_stock(entries, batch_row.gift_plan,
                         [e for e in _existing_entries(session, batch_row.id)])
@@ -354,20 +338,16 @@ def classify_batch(
         result.not_eligible = dict(sorted(not_eligible.items()))
         result.by_district = {d: dict(c) for d, c in sorted(district_counts.items())}
         if dry_run:
-            return result  # the unit of work rolls back, temporary table included
+            return result  # the unit of work rolls back: nothing stays
         if entries:
             session.execute(insert(CareCase), entries)
-        session.execute(delete(LeftOut).where(LeftOut.batch_id == batch_row.id))
-        left_out_rows = select(literal(batch_row.id), decisions.id, decisions.outcome).where(
-            decisions.outcome.not_like("group:%"), decisions.outcome != _GAP,
-            decisions.id.not_in(select(CareCase.subscriber_id)
-                                  .where(CareCase.batch_id == batch_row.id)))
-        session.execute(insert(LeftOut).from_select(
-            ["batch_id", "subscriber_id", "reason"], left_out_rows))
+        for sid, reason in no_longer.items():
+            session.execute(update(CareCase).where(CareCase.batch_id == batch_row.id,
+                                                   CareCase.subscriber_id == sid)
+                            .values(no_longer_qualifies=reason))
         session.add(Classification(batch_id=batch_row.id, user=user,
                                    rule_version=programme.rule_version,
                                    counts=result.to_json()))
-        _TEMP.drop(session.connection())
         uow.commit()
         logger.info("classify batch %d: %s in groups, %d gap, %d waiting, %d added",
                     batch, result.groups, result.in_gap, result.waiting, result.added)
@@ -600,7 +580,7 @@ def _reason_detail(session: Session, programme: Programme, batch: Batch, sub: Su
         return f"{base} (theo {', '.join(sources)})"
     cycles = _cycles(batch)
     amounts = dict(session.execute(select(Charge.cycle, Charge.amount).where(
-        Charge.subscriber_id == sub.id, Charge.cycle.in_(cycles))).tuples().all())
+        Charge.subscriber_id == sub.id, Charge.cycle.in_(cycles))).all())
     if reason == "missing_cycle":
         missing = [format_cycle(c) for c in cycles if c not in amounts]
         return f"{base} ({', '.join(missing)})"

@@ -1,0 +1,364 @@
+"""Export use cases: the regional office's workbook and care lists as a workbook or CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from xlsxwriter.exceptions import FileCreateError
+
+from mbfcare import __version__
+from mbfcare.domain.collation import name_sort_key
+from mbfcare.domain.vntext import fold
+from mbfcare.errors import NotFoundError, StorageError, UsageError, ValidationError
+from mbfcare.models import Batch, CareCase, Programme, Subscriber
+from mbfcare.reports.regional import (
+    CareRow,
+    GiftItemInfo,
+    GroupRule,
+    ProgrammeInfo,
+    delivery_text,
+    safe_text,
+    write_regional,
+)
+from mbfcare.services.programmes import resolve_programme_id
+from mbfcare.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+# Entries the regional office receives; `left_out` (staff decided against) is not sent.
+REGIONAL_STATES = ("listed", "waiting", "awaiting_group")
+ALL_STATES = ("listed", "waiting", "awaiting_group", "left_out")
+STATE_WORDS = {
+    "listed": "Trong danh sách",
+    "waiting": "Danh sách chờ",
+    "awaiting_group": "Chờ quyết định nhóm",
+    "left_out": "Không chăm sóc (đã quyết định)",
+}
+LIST_HEADERS = (
+    "Đợt", "Số thuê bao", "Họ tên", "Nhóm", "Hình thức", "Quận/Huyện", "Cửa hàng", "Cước n-3",
+    "Cước n-4", "Cước n-5", "Mức cước căn cứ", "Năm sử dụng", "Nhóm năm sử dụng", "Trạng thái",
+)
+
+_PROVINCE_PREFIX = re.compile(r"^\s*(tỉnh|thành\s+phố|tp\.?)\s*", re.IGNORECASE)
+_DISTRICT_PREFIX = re.compile(r"^(quan|huyen|thi xa|thanh pho|tp\.?)\s+")
+
+
+@dataclass
+class RegionalExportResult:
+    """What `export_regional` wrote; `to_json()` is the command line's JSON output.
+
+    `sha256` is the `SHA-256 ChiTiet` digest printed in the workbook's ThongTin sheet (the one
+    `consolidate` checks); `file_sha256` is the digest of the file's bytes.
+    """
+
+    file: str
+    rows: dict[str, int]
+    sha256: str
+    file_sha256: str
+    programme_id: int
+    exported_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as JSON-ready values."""
+        return {"file": self.file, "rows": dict(self.rows), "sha256": self.sha256,
+                "file_sha256": self.file_sha256, "programme_id": self.programme_id,
+                "exported_at": self.exported_at}
+
+
+@dataclass
+class ListExportResult:
+    """What `export_care_list` wrote; `to_json()` is the command line's JSON output."""
+
+    file: str
+    format: str  # `xlsx` | `csv`
+    rows: int
+    programme_id: int
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as JSON-ready values."""
+        return {"file": self.file, "format": self.format, "rows": self.rows,
+                "programme_id": self.programme_id, "filters": dict(self.filters)}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def province_name(stored: str | None, provinces: Sequence[str]) -> str:
+    """The programme's own spelling of a province, without `Tỉnh`/`TP.` in front.
+
+    `TP. Hải Phòng`, `thành phố hải phòng` -> `Hải Phòng` when the programme lists it; a name
+    the programme does not list is kept, without its prefix.
+    """
+    if not stored:
+        return ""
+    bare = _PROVINCE_PREFIX.sub("", stored).strip()
+    key = fold(bare)
+    for name in provinces:
+        if fold(_PROVINCE_PREFIX.sub("", name)) == key:
+            return _PROVINCE_PREFIX.sub("", name).strip()
+    return bare
+
+
+def _local_date(value: dt.datetime | None) -> dt.date | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(VIETNAM_TIME).date()
+
+
+def _programme_info(programme: Programme) -> ProgrammeInfo:
+    return ProgrammeInfo(
+        name=programme.name, year=programme.year,
+        province=programme.province or programme.region,
+        aggregation=programme.aggregation, rule_version=programme.rule_version,
+        batches=tuple((b.number, f"{b.care_month:02d}/{b.care_year}") for b in programme.batches),
+        groups=tuple(GroupRule(
+            number=g.number, name=g.name, lower=g.lower_bound, lower_inclusive=g.lower_inclusive,
+            upper=g.upper_bound, upper_inclusive=g.upper_inclusive, delivery=g.delivery,
+            gift_type=g.gift_type_number) for g in programme.groups),
+        gift_items=tuple(GiftItemInfo(gift_type=t.number, gift_type_name=t.name, code=i.code,
+                                      name=i.name)
+                         for t in programme.gift_types for i in t.items),
+    )
+
+
+def _care_rows(
+    session: Session, programme_id: int, provinces: Sequence[str], states: Sequence[str],
+    batch: int | None = None, group: int | None = None,
+) -> list[CareRow]:
+    """Care-list entries of a programme as DTOs, read with one query (no ORM objects)."""
+    c, s, b = CareCase, Subscriber, Batch
+    query = (
+        select(b.number, b.care_year, b.care_month, c.state, c.group_number, c.delivery,
+               c.gift_type_number, s.msisdn, s.name, c.subscriber_type, c.province, s.province,
+               c.district, s.district, c.store, c.charge_1, c.charge_2, c.charge_3, c.basis,
+               c.tenure_years, c.tenure_band, c.waiting_rank, c.decision_note,
+               c.handed_over_at, c.has_work, s.profile_standardised)
+        .join(b, c.batch_id == b.id)
+        .join(s, c.subscriber_id == s.id)
+        .where(c.programme_id == programme_id, c.state.in_(states))
+    )
+    if batch is not None:
+        query = query.where(b.number == batch)
+    if group is not None:
+        query = query.where(c.group_number == group)
+    provinces_seen: dict[str | None, str] = {}
+    rows = []
+    for (number, year, month, state, group_number, delivery, gift, msisdn, name, sub_type,
+         province, sub_province, district, sub_district, store, ch1, ch2, ch3, basis, years,
+         band, rank, note, handed, work, standardised) in session.execute(query):
+        stored = province or sub_province
+        shown = provinces_seen.get(stored)
+        if shown is None:
+            shown = provinces_seen[stored] = province_name(stored, provinces)
+        rows.append(CareRow(
+            batch=number, care_month=f"{month:02d}/{year}", state=state, group=group_number,
+            delivery=delivery, gift_type=gift, msisdn=msisdn, name=name or "",
+            subscriber_type=sub_type, province=shown, district=district or sub_district or "",
+            store=store or "", charge_1=ch1, charge_2=ch2, charge_3=ch3, basis=basis,
+            tenure_years=years, tenure_band=band or "", waiting_rank=rank, note=note or "",
+            handed_over=_local_date(handed), has_work=bool(work), standardised=standardised,
+        ))
+    return rows
+
+
+# --------------------------------------------------------------------------- writing files
+
+
+def _check_out(out: Path, suffixes: Sequence[str]) -> str:
+    """The output's suffix, checked before any work is done."""
+    suffix = out.suffix.lower()
+    if suffix not in suffixes:
+        raise UsageError(f"Tệp xuất '{out.name}' phải có đuôi {' hoặc '.join(suffixes)}.")
+    if not out.parent.is_dir():
+        raise UsageError(f"Thư mục '{out.parent}' không tồn tại: tạo thư mục hoặc chọn nơi khác.")
+    return suffix
+
+
+@contextmanager
+def _atomic(out: Path, suffix: str) -> Iterator[Path]:
+    """A temporary file beside `out` that replaces it only when writing succeeded."""
+    # A plain name (not mkstemp, whose 0600 mode the export would keep) in the same folder,
+    # so that os.replace is atomic.
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    except (OSError, FileCreateError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StorageError(f"Không ghi được tệp '{out}' ({reason}). Kiểm tra tệp có đang mở "
+                           "trong Excel không và thư mục có cho ghi không, rồi thử lại.") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def export_regional(
+    factory: sessionmaker[Session], out: Path, *, programme_id: int | None = None, user: str = "",
+) -> RegionalExportResult:
+    """Write the regional office's workbook (regional-export.md) for a programme.
+
+    Reads the care list, the subscribers and the programme in one read unit of work, then
+    writes the five sheets. Runs on a worker; no UI calls here.
+
+    Args:
+        factory: the session factory.
+        out: the `.xlsx` file to write (replaced if it exists).
+        programme_id: the programme; may be left out when only one exists.
+        user: who exported, printed in ThongTin.
+
+    Returns:
+        The file, data rows per sheet and the `SHA-256 ChiTiet` digest.
+
+    Raises:
+        UsageError: `out` is not an `.xlsx` file in an existing folder, or the programme is
+            ambiguous.
+        NotFoundError: no such programme.
+        StorageError: the file could not be written.
+    """
+    out = Path(out)
+    _check_out(out, (".xlsx",))
+    with UnitOfWork(factory) as uow:
+        pid = resolve_programme_id(uow.session, programme_id)
+        programme = uow.session.get(Programme, pid)
+        if programme is None:  # pragma: no cover - resolve_programme_id checked it
+            raise NotFoundError(f"Không có chương trình số {pid}.")
+        info = _programme_info(programme)
+        rows = _care_rows(uow.session, pid, programme.provinces, REGIONAL_STATES)
+    exported_at = dt.datetime.now().replace(microsecond=0)
+    with _atomic(out, ".xlsx") as tmp:
+        written = write_regional(tmp, info, rows, exported_at=exported_at, version=__version__,
+                                 exported_by=user)
+    logger.info("regional export of programme %d: %d rows, %s", pid, written.rows["ChiTiet"],
+                out.name)
+    return RegionalExportResult(
+        file=str(out), rows=written.rows, sha256=written.sha256, file_sha256=_file_sha256(out),
+        programme_id=pid, exported_at=exported_at.isoformat(),
+    )
+
+
+def _district_key(name: str) -> str:
+    return _DISTRICT_PREFIX.sub("", fold(name))
+
+
+def _list_values(row: CareRow) -> list[str | int | None]:
+    return [
+        row.batch, safe_text(row.msisdn), safe_text(row.name), row.group,
+        delivery_text(row.delivery), safe_text(row.district), safe_text(row.store),
+        row.charge_1, row.charge_2, row.charge_3, row.basis, row.tenure_years,
+        safe_text(row.tenure_band), STATE_WORDS.get(row.state, row.state),
+    ]
+
+
+def _write_list_xlsx(path: Path, rows: Sequence[CareRow]) -> None:
+    book = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+        "strings_to_numbers": False,
+    })
+    try:
+        ws = book.add_worksheet("DanhSach")
+        bold = book.add_format({"bold": True})
+        money = book.add_format({"num_format": "#,##0"})
+        for col, header in enumerate(LIST_HEADERS):
+            ws.write_string(0, col, header, bold)
+        ws.freeze_panes(1, 0)
+        for col, width in enumerate((6, 12, 26, 6, 20, 18, 24, 12, 12, 12, 14, 8, 12, 22)):
+            ws.set_column(col, col, width)
+        for r, row in enumerate(rows, start=1):
+            for col, value in enumerate(_list_values(row)):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str):
+                    ws.write_string(r, col, value)
+                else:
+                    ws.write_number(r, col, value, money if 7 <= col <= 10 else None)
+        if rows:
+            ws.autofilter(0, 0, len(rows), len(LIST_HEADERS) - 1)
+    finally:
+        book.close()
+
+
+def _write_list_csv(path: Path, rows: Sequence[CareRow]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        writer.writerow(LIST_HEADERS)
+        for row in rows:
+            writer.writerow("" if v is None else v for v in _list_values(row))
+
+
+_LIST_WRITERS: dict[str, Callable[[Path, Sequence[CareRow]], None]] = {
+    ".xlsx": _write_list_xlsx, ".csv": _write_list_csv,
+}
+
+
+def export_care_list(
+    factory: sessionmaker[Session], out: Path, *, programme_id: int | None = None,
+    batch: int | None = None, group: int | None = None, district: str | None = None,
+    store: str | None = None,
+) -> ListExportResult:
+    """Write a care list (every state, with its state in words) as `.xlsx` or `.csv`.
+
+    Rows are sorted by batch, group (gap and undecided entries last), then name the Vietnamese
+    way (given name first). District and store match whatever the case or diacritics
+    (`Hong Bang` finds `Hồng Bàng`; `Quận`/`Huyện` in front may be left out). CSV is UTF-8
+    with BOM, comma-separated, quoted as needed; text that could start a formula gets a `'`.
+    Runs on a worker; no UI calls here.
+
+    Raises:
+        UsageError: `out` is neither `.xlsx` nor `.csv`, or its folder does not exist.
+        ValidationError: the programme has no such group.
+        NotFoundError: no such programme or batch.
+        StorageError: the file could not be written.
+    """
+    out = Path(out)
+    suffix = _check_out(out, tuple(_LIST_WRITERS))
+    write = _LIST_WRITERS[suffix]
+    with UnitOfWork(factory) as uow:
+        pid = resolve_programme_id(uow.session, programme_id)
+        programme = uow.session.get(Programme, pid)
+        if programme is None:  # pragma: no cover - resolve_programme_id checked it
+            raise NotFoundError(f"Không có chương trình số {pid}.")
+        if batch is not None and batch not in {b.number for b in programme.batches}:
+            raise NotFoundError(f"Chương trình {pid} không có đợt {batch}.")
+        if group is not None and group not in {g.number for g in programme.groups}:
+            raise ValidationError(f"Chương trình {pid} không có nhóm {group}.")
+        rows = _care_rows(uow.session, pid, programme.provinces, ALL_STATES, batch, group)
+    if district:
+        wanted = _district_key(district)
+        rows = [r for r in rows if _district_key(r.district) == wanted]
+    if store:
+        wanted_store = fold(store)
+        rows = [r for r in rows if fold(r.store) == wanted_store]
+    rows.sort(key=lambda r: (r.batch, r.group if r.group is not None else 99,
+                             name_sort_key(r.name), r.msisdn))
+    with _atomic(out, suffix) as tmp:
+        write(tmp, rows)
+    filters = {k: v for k, v in (("batch", batch), ("group", group), ("district", district),
+                                 ("store", store)) if v is not None}
+    logger.info("care list of programme %d: %d rows, %s", pid, len(rows), out.name)
+    return ListExportResult(file=str(out), format=suffix[1:], rows=len(rows), programme_id=pid,
+                            filters=filters)
