@@ -43,6 +43,8 @@ DISTRICTS = {
 
 def build_database(path: Path, rows: int, seed: int = 5) -> str:
     """A migrated SQLite database with the default programme and `rows` care-list entries."""
+    from sqlalchemy import insert
+
     from mbfcare.db import make_engine, make_session_factory, migrate
     from mbfcare.models import CareCase, Subscriber
     from mbfcare.services.programmes import create_programme, default_programme_spec
@@ -87,8 +89,8 @@ def build_database(path: Path, rows: int, seed: int = 5) -> str:
             "created_at": now,
         })
     with engine.begin() as conn:
-        conn.execute(Subscriber.__table__.insert(), subscribers)
-        conn.execute(CareCase.__table__.insert(), cases)
+        conn.execute(insert(Subscriber), subscribers)
+        conn.execute(insert(CareCase), cases)
     engine.dispose()
     return url
 

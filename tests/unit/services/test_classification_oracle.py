@@ -13,17 +13,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from oracle import Result, cycles_of
 from oracle import classify as oracle_classify
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.db import make_engine, make_session_factory
 from mbfcare.domain.reference import kv5_provinces_2017, match_province
 from mbfcare.models import (
     Batch,
@@ -809,3 +815,80 @@ def test_oracle_self_check() -> None:
         world = _world(_one(1, charges))
         assert run_oracle(world, rules, batch=1).outcomes[1] == outcome, (charges, aggregation)
 
+
+
+# --------------------------------------------------------------------------- random rules
+
+_BOUND_VALUES = [None, 0, 500000, 549999, 550000, 550001, 699999, 700000, 700001, 800000]
+
+
+def _near_bounds() -> st.SearchStrategy[int]:
+    return st.one_of(
+        st.sampled_from([b + d for b in (0, 500000, 550000, 700000, 800000)
+                         for d in (-2, -1, 0, 1, 2) if b + d >= 0]),
+        st.integers(0, 3_000_000),
+    )
+
+
+@st.composite
+def _group(draw: st.DrawFn, number: int) -> dict[str, Any]:
+    lower = draw(st.sampled_from(_BOUND_VALUES))
+    upper = draw(st.sampled_from([None, *[b for b in _BOUND_VALUES if b is not None
+                                          and (lower is None or b > lower)]]))
+    return {"number": number, "lower": lower, "lower_inclusive": draw(st.booleans()),
+            "upper": upper, "upper_inclusive": draw(st.booleans()), "gift_type": number}
+
+
+@st.composite
+def _small_world(draw: st.DrawFn) -> World:
+    n = draw(st.integers(1, 12))
+    world = World()
+    for sid in range(1, n + 1):
+        province, province_new = draw(st.sampled_from([
+            ("Hải Dương", None), ("Bắc Kạn", "Thái Nguyên"), (None, "Hưng Yên"),
+            (None, "Phú Thọ"), ("Hà Nội", None), (None, None)]))
+        sub, own = _one(
+            sid, [draw(st.one_of(st.none(), _near_bounds())) if draw(st.integers(0, 9)) == 0
+                  else draw(_near_bounds()) for _ in range(3)],
+            status=draw(st.sampled_from(["active"] * 4 + ["blocked_one_way", "cancelled"])),
+            province=province, province_new=province_new,
+            in_other_programme=draw(st.sampled_from([False, None, None, True])),
+            activation_date=draw(st.one_of(st.none(), st.dates(dt.date(1995, 1, 1),
+                                                                dt.date(2016, 12, 31)))),
+        )
+        world.subscribers.append(sub)
+        world.charges[sid] = own
+    return world
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(groups=st.tuples(_group(1), _group(2)), world=_small_world(),
+       aggregation=st.sampled_from(["every_cycle", "average"]),
+       plan=st.one_of(st.none(), st.fixed_dictionaries({1: st.integers(0, 3)}),
+                      st.fixed_dictionaries({1: st.integers(0, 3), 2: st.integers(0, 3)})))
+def test_random_rules_against_oracle(
+    template_db: Path, tmp_path: Path, groups: tuple[dict[str, Any], dict[str, Any]],
+    world: World, aggregation: str, plan: dict[int, int] | None,
+) -> None:
+    """Group bounds and inclusivity drawn at random (rules are data): the same answers."""
+    path = tmp_path / f"h{uuid.uuid4().hex}.sqlite"
+    shutil.copy(template_db, path)
+    engine = make_engine(f"sqlite:///{path.as_posix()}")
+    try:
+        factory = make_session_factory(engine)
+        programme_id = create_programme(factory, default_programme_spec())
+        set_programme(factory, programme_id, aggregation=aggregation)
+        for g in groups:
+            set_group(factory, programme_id, g["number"], lower_bound=g["lower"],
+                      lower_inclusive=g["lower_inclusive"], upper_bound=g["upper"],
+                      upper_inclusive=g["upper_inclusive"])
+        store_world(factory, world)
+        expected = run_oracle(world, read_rules(factory, programme_id), batch=1, plan=plan)
+        result = classify_batch(factory, programme_id=programme_id, batch=1, plan=plan)
+        stored = read_stored(factory, programme_id, 1)
+        compare(world, expected, stored, cycles_of(2017, 3))
+        check_counts(result, expected, batch=1, care_month="03/2017")
+    finally:
+        engine.dispose()
+        path.unlink(missing_ok=True)
