@@ -59,3 +59,35 @@ def test_template_database_of_the_fixtures_is_at_head(db_url: str) -> None:
         assert migrate(engine, db_url) is False
     finally:
         engine.dispose()
+
+
+def test_older_database_is_backed_up_then_migrated(tmp_path: Path, data_home: Path) -> None:
+    """A database left at the first schema is copied to backups/ and brought to head."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from mbfcare.db import alembic_config, current_revision, head_revision, make_engine, migrate
+
+    url = f"sqlite:///{(tmp_path / 'old.sqlite').as_posix()}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO subscribers (msisdn, ported, subscriber_type, status, updated_at) "
+            "VALUES ('0901234567', 0, 'prepaid', 'active', '2017-01-01 00:00:00')"))
+    assert current_revision(engine) == "0001"
+    assert migrate(engine, url) is True
+    assert current_revision(engine) == head_revision()
+    backups = list((data_home / "backups").glob("truoc-nang-cap-*.sqlite"))
+    assert len(backups) == 1
+    import sqlite3
+
+    copy = sqlite3.connect(backups[0])
+    assert copy.execute("SELECT msisdn FROM subscribers").fetchall() == [("0901234567",)]
+    copy.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM care_cases")).scalar_one() == 0
+        assert conn.execute(text("SELECT msisdn FROM subscribers")).scalar_one() == "0901234567"
