@@ -133,6 +133,18 @@ def msisdn_international(number: str) -> str:
     return "84" + number[1:]
 
 
+def format_msisdn(number: str) -> str:
+    """`0912345678` -> `0912 345 678`, how numbers are shown on screen."""
+    if len(number) == 10 and number.isdigit():
+        return f"{number[:4]} {number[4:7]} {number[7:]}"
+    return number
+
+
+def format_number(value: int) -> str:
+    """`1234567` -> `1.234.567` (Vietnamese digit grouping)."""
+    return f"{value:,}".replace(",", ".")
+
+
 def mask_msisdn(number: str) -> str:
     """A number safe for logs: `0912***678`."""
     if len(number) < 7:
