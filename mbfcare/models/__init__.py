@@ -3,7 +3,14 @@
 from mbfcare.models.base import Base
 from mbfcare.models.care import CareCase, Classification, LeftOut
 from mbfcare.models.importing import Exclusion, ImportRun
-from mbfcare.models.programme import Batch, GiftItem, GiftType, Programme, ProgrammeGroup
+from mbfcare.models.programme import (
+    Batch,
+    GiftItem,
+    GiftType,
+    Programme,
+    ProgrammeChange,
+    ProgrammeGroup,
+)
 from mbfcare.models.subscriber import Charge, Subscriber
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "ImportRun",
     "LeftOut",
     "Programme",
+    "ProgrammeChange",
     "ProgrammeGroup",
     "Subscriber",
 ]

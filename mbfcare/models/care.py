@@ -60,6 +60,8 @@ class CareCase(Base):
     province: Mapped[str | None] = mapped_column(String(100))
     district: Mapped[str | None] = mapped_column(String(100))
     store: Mapped[str | None] = mapped_column(String(200))
+    # The customer's name folded (no diacritics, lower case) for search "nguyen van an".
+    search_name: Mapped[str | None] = mapped_column(String(200))
     responsible: Mapped[str | None] = mapped_column(String(200))
     tenure_years: Mapped[int | None] = mapped_column(Integer)
     tenure_band: Mapped[str | None] = mapped_column(String(30))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mbfcare.models.base import Base, UtcDateTime, utcnow
@@ -110,3 +110,19 @@ class Batch(Base):
     gift_plan: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
     programme: Mapped[Programme] = relationship(back_populates="batches")
+
+
+class ProgrammeChange(Base):
+    """A change to a programme's rules: who, when, what before and after (never silent)."""
+
+    __tablename__ = "programme_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    user: Mapped[str] = mapped_column(String(100), default="")
+    rule_version_before: Mapped[int] = mapped_column(Integer)
+    rule_version_after: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -48,6 +48,7 @@ from mbfcare.domain.values import (
     parse_msisdn,
     shift_month,
 )
+from mbfcare.domain.vntext import fold
 from mbfcare.errors import NotFoundError, RuleError, UsageError
 from mbfcare.models import (
     Batch,
@@ -378,7 +379,7 @@ def _new_entries(session: Session, programme: Programme, batch: Batch,
         for sub in session.execute(
             select(Subscriber.id, Subscriber.msisdn, Subscriber.subscriber_type,
                    Subscriber.status, Subscriber.province, Subscriber.district,
-                   Subscriber.store, Subscriber.activation_date)
+                   Subscriber.store, Subscriber.activation_date, Subscriber.name)
             .where(Subscriber.id.in_(ids[start:start + 900]))
         ):
             facts[sub.id] = sub
@@ -409,6 +410,7 @@ def _new_entries(session: Session, programme: Programme, batch: Batch,
             "aggregation": programme.aggregation, "rule_version": programme.rule_version,
             "subscriber_type": sub.subscriber_type, "subscriber_status": sub.status,
             "province": sub.province, "district": sub.district, "store": store,
+            "search_name": fold(sub.name) if sub.name else None,
             "responsible": responsible, "tenure_years": years,
             "tenure_band": tenure_band(years, programme.tenure_bands),
             "waiting_rank": None, "created_at": now, "has_work": False,
