@@ -639,3 +639,36 @@ def rule_check(factory: sessionmaker[Session], programme_id: int | None = None) 
         assert programme is not None
         return [p.text for p in check_groups(_rules(programme))]
 
+
+
+@dataclass(frozen=True)
+class GapCase:
+    """A subscriber awaiting a group decision, as the decision dialog lists it."""
+
+    case_id: int
+    msisdn: str
+    name: str | None
+    district: str | None
+    charges: tuple[int, int, int]
+    basis: int
+    batch: int
+
+
+def gap_cases(factory: sessionmaker[Session], *, programme_id: int | None = None,
+              batch: int | None = None) -> list[GapCase]:
+    """Entries awaiting a group decision (of one batch, or all), by number."""
+    with UnitOfWork(factory) as uow:
+        pid = resolve_programme_id(uow.session, programme_id)
+        query = (
+            select(CareCase.id, Subscriber.msisdn, Subscriber.name, CareCase.district,
+                   CareCase.charge_1, CareCase.charge_2, CareCase.charge_3, CareCase.basis,
+                   Batch.number)
+            .join(Subscriber, Subscriber.id == CareCase.subscriber_id)
+            .join(Batch, Batch.id == CareCase.batch_id)
+            .where(CareCase.programme_id == pid, CareCase.state == "awaiting_group")
+            .order_by(Subscriber.msisdn)
+        )
+        if batch is not None:
+            query = query.where(Batch.number == batch)
+        return [GapCase(r[0], r[1], r[2], r[3], (r[4], r[5], r[6]), r[7], r[8])
+                for r in uow.session.execute(query)]
