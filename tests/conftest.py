@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item, "fixturenames", ()
         ):
             item.add_marker("gui")
+
+
+# As in the application (mbfcare/ui/garbage.py): garbage holding Qt objects must be collected
+# on the GUI thread, never by a worker thread that happens to trigger the collector.
+gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_main_thread() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +72,11 @@ def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
     """Session factory over the test database (no programme yet)."""
     engine = make_engine(db_url)
     yield make_session_factory(engine)
+    # Work a window started may still be running on its worker: let it end before the
+    # database goes away (only when Qt was used at all).
+    tasks = sys.modules.get("mbfcare.ui.tasks")
+    if tasks is not None:
+        tasks.wait_all_runners()
     engine.dispose()
 
 

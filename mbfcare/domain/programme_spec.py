@@ -62,11 +62,12 @@ class GiftTypeSpec:
 
 @dataclass(frozen=True)
 class BatchSpec:
-    """Đợt N and its care month."""
+    """Đợt N, its care month and the gifts planned per gift type number (absent: no limit)."""
 
     number: int
     care_year: int
     care_month: int
+    gift_plan: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,14 @@ def parse_programme_spec(data: dict[str, Any], source: str = "tệp chương tr�
             raise SpecProblem(
                 f"{where}: tháng chăm sóc phải viết MM/YYYY ({exc.value!r})."
             ) from exc
-        batches.append(BatchSpec(int(_get(raw, "number", int, where)), year, month))
+        plan = raw.get("gift_plan", {})
+        if not isinstance(plan, dict) or not all(
+            str(k).isdigit() and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for k, v in plan.items()
+        ):
+            raise SpecProblem(f"{where}: 'gift_plan' phải là bảng số loại quà = số lượng.")
+        batches.append(BatchSpec(int(_get(raw, "number", int, where)), year, month,
+                                 {int(k): int(v) for k, v in plan.items()}))
     if len({b.number for b in batches}) != len(batches):
         raise SpecProblem(f"{source}: số đợt bị trùng.")
     bands = tuple(int(b) for b in data.get("tenure_bands", [0, 2, 5, 10]))

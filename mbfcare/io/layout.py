@@ -79,7 +79,22 @@ def find_header(
             best = (score, number, cells, fields, charges)
     if best is None:
         return None
-    _, number, cells, fields, charges = best
+    _, number, cells, _, _ = best
+    return header_at(number, cells, hidden, first_column)
+
+
+def header_at(
+    number: int,
+    cells: Sequence[Any],
+    hidden: frozenset[int] = frozenset(),
+    first_column: int = 0,
+) -> ColumnMap:
+    """The columns a given row names when read as the header (the user's choice of row).
+
+    When a field is named by two columns, a visible one wins over a hidden one, then the
+    leftmost.
+    """
+    _, fields, charges = score_header(cells)
     chosen: dict[str, int] = {}
     for name, columns in fields.items():
         visible = [c for c in columns if c + first_column not in hidden]

@@ -22,7 +22,7 @@ from xlsxwriter.exceptions import FileCreateError
 from mbfcare import __version__
 from mbfcare.domain.collation import name_sort_key
 from mbfcare.domain.vntext import fold
-from mbfcare.errors import NotFoundError, StorageError, UsageError, ValidationError
+from mbfcare.errors import Cancelled, NotFoundError, StorageError, UsageError, ValidationError
 from mbfcare.models import Batch, CareCase, Programme, Subscriber
 from mbfcare.reports.regional import (
     CareRow,
@@ -34,6 +34,8 @@ from mbfcare.reports.regional import (
     write_regional,
 )
 from mbfcare.services.programmes import resolve_programme_id
+from mbfcare.services.progress import NullProgress, Progress
+from mbfcare.services.queries import CareRowDTO, care_rows
 from mbfcare.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -362,3 +364,68 @@ def export_care_list(
     logger.info("care list of programme %d: %d rows, %s", pid, len(rows), out.name)
     return ListExportResult(file=str(out), format=suffix[1:], rows=len(rows), programme_id=pid,
                             filters=filters)
+
+
+def export_ids(
+    factory: sessionmaker[Session], ids: Sequence[int], out: Path,
+    columns: Sequence[tuple[str, Callable[[CareRowDTO], object]]],
+    progress: Progress | None = None,
+) -> int:
+    """Write the care-list entries `ids`, in that order, as `.xlsx` with the screen's columns.
+
+    The screen passes its column spec (title, value of a row), so the file shows exactly the
+    current view: same filter, same order, same headers. Money columns (int values) get a
+    `#,##0` format; numbers stay text. Runs on a worker; no UI calls here.
+
+    Args:
+        factory: session factory.
+        ids: care-case ids in the order to write.
+        out: the `.xlsx` file (replaced if it exists).
+        columns: (header, value function) per column.
+        progress: progress and cancel token.
+
+    Returns:
+        The number of data rows written.
+
+    Raises:
+        UsageError: `out` is not an `.xlsx` file in an existing folder.
+        StorageError: the file could not be written.
+        Cancelled: the user cancelled; no file was written.
+    """
+    progress = progress or NullProgress()
+    out = Path(out)
+    _check_out(out, (".xlsx",))
+    written = 0
+    with _atomic(out, ".xlsx") as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False,
+        })
+        try:
+            ws = book.add_worksheet("DanhSach")
+            bold = book.add_format({"bold": True})
+            money = book.add_format({"num_format": "#,##0"})
+            for col, (header, _value) in enumerate(columns):
+                ws.write_string(0, col, header, bold)
+                ws.set_column(col, col, max(8, min(30, len(header) + 4)))
+            ws.freeze_panes(1, 0)
+            for start in range(0, len(ids), 2000):
+                if progress.cancelled():
+                    raise Cancelled("Đã hủy xuất Excel.")
+                for row in care_rows(factory, ids[start:start + 2000]):
+                    written += 1
+                    for col, (_header, value) in enumerate(columns):
+                        cell = value(row)
+                        if cell is None or cell == "":
+                            continue
+                        if isinstance(cell, bool) or not isinstance(cell, int | float):
+                            ws.write_string(written, col, safe_text(str(cell)))
+                        else:
+                            ws.write_number(written, col, cell, money)
+                progress.report(min(start + 2000, len(ids)), len(ids), "")
+            if written:
+                ws.autofilter(0, 0, written, len(columns) - 1)
+        finally:
+            book.close()
+    logger.info("care list view export: %d rows, %s", written, out.name)
+    return written

@@ -9,11 +9,12 @@ again knowing which rows are superseded, so that the earlier rows leave no trace
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,12 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare import paths
-from mbfcare.domain.headers import field_labels, resolve_month
+from mbfcare.domain.headers import (
+    ChargeHeader,
+    field_labels,
+    parse_charge_header,
+    resolve_month,
+)
 from mbfcare.domain.reference import match_province
 from mbfcare.domain.values import (
     ValueProblem,
@@ -48,6 +54,8 @@ from mbfcare.io.layout import (
     HEADER_SCAN_ROWS,
     ColumnMap,
     find_header,
+    header_at,
+    is_blank_row,
     is_column_number_row,
     is_repeated_header,
     is_signature_row,
@@ -74,6 +82,8 @@ from mbfcare.uow import UnitOfWork
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5000
+REJECTED_SAMPLE = 20
+CHARGE_KEY = "charge:"  # mapping key of a charge column: "charge:<its header, e.g. Cước T-3>"
 FRAME_CHUNK_ROWS = 50_000
 
 # Stored subscriber fields, in the order of the value tuple a row normalises to.
@@ -124,6 +134,8 @@ class ImportResult:
     programme_id: int | None = None
     dry_run: bool = False
     already_imported: bool = False
+    # The first rejected rows (sheet row, reason), for a preview on screen; not in the JSON.
+    rejected_sample: list[tuple[int, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The fields as JSON-ready values."""
@@ -541,12 +553,26 @@ class _Located:
     legacy_cells: dict[tuple[int, int], str] | None = None
 
 
-def _locate(table: TableFile, sheet_name: str | None) -> _Located:
-    """The sheet holding the list (the named one, else the best header) and its header."""
+def _locate(table: TableFile, sheet_name: str | None, *, header_row: int | None = None,
+            mapping: Mapping[str, int] | None = None) -> _Located:
+    """The sheet holding the list (the named one, else the best header) and its header.
+
+    `header_row` and `mapping` are the user's choices (the import wizard); they replace what
+    was detected.
+
+    Raises:
+        ImportFileError: no header found (and none given).
+        UsageError: the header row or a mapped column is not in the sheet.
+    """
     names: list[str | None] = [sheet_name] if sheet_name is not None else \
         list(table.sheet_names) if table.kind != "csv" else [None]
     best: _Located | None = None
     best_score = -1
+    if header_row is not None and len(names) == 1:
+        frame, hidden, legacy = table.frame(names[0])
+        best = _Located(names[0], frame, _header_at_row(frame, header_row, hidden, table),
+                        hidden, legacy)
+        names = []
     for name in names:
         frame, hidden, legacy = table.frame(name)
         head = [(frame.first_row + i, list(row))
@@ -557,6 +583,11 @@ def _locate(table: TableFile, sheet_name: str | None) -> _Located:
         score = len(columns.fields) + len(columns.charges)
         if score > best_score:
             best, best_score = _Located(name, frame, columns, hidden, legacy), score
+    if best is None and header_row is not None and names:
+        frame, hidden, legacy = table.frame(names[0])
+        best = _Located(names[0], frame, ColumnMap(header_row, []), hidden, legacy)
+    if best is not None and header_row is not None and names:
+        best.columns = _header_at_row(best.frame, header_row, best.hidden, table)
     if best is None:
         where = f"sheet nào của tệp {table.path.name}" if table.kind != "csv" else \
             f"tệp {table.path.name}"
@@ -564,11 +595,66 @@ def _locate(table: TableFile, sheet_name: str | None) -> _Located:
             f"Không tìm thấy dòng tiêu đề có cột số thuê bao (ví dụ 'Số thuê bao', 'Số TB', "
             f"'MSISDN') trong {where}. Kiểm tra tệp có đúng là danh sách thuê bao không."
         )
+    if mapping is not None:
+        best.columns = _apply_mapping(best.columns, mapping, best.frame.frame.width)
     if best.sheet is not None:
         best.legacy_cells = legacy_cells(table.path, best.sheet, table.kind)
         if best.legacy_cells is not None:
             best.legacy = None  # the font of each cell decides, not the workbook
     return best
+
+
+def _header_at_row(frame: SheetFrame, header_row: int, hidden: frozenset[int],
+                   table: TableFile) -> ColumnMap:
+    """The columns row `header_row` names (1-based sheet row chosen by the user)."""
+    last = frame.first_row + frame.frame.height - 1
+    if not frame.first_row <= header_row <= last:
+        raise UsageError(
+            f"Dòng tiêu đề {header_row} không có trong tệp {table.path.name} (danh sách nằm ở "
+            f"các dòng {frame.first_row}–{last})."
+        )
+    cells = list(frame.frame.row(header_row - frame.first_row))
+    return header_at(header_row, cells, hidden, frame.first_column)
+
+
+def _apply_mapping(columns: ColumnMap, mapping: Mapping[str, int], width: int) -> ColumnMap:
+    """The user's mapping (field or `charge:<header>` -> 0-based column) instead of the
+    detected one; fields it leaves out are not read.
+
+    Raises:
+        UsageError: an unknown field, a column outside the sheet, or a column used twice.
+    """
+    labels = field_labels()
+    fields: dict[str, int] = {}
+    charges: dict[int, ChargeHeader] = {}
+    used: dict[int, str] = {}
+    for key, col in mapping.items():
+        name = labels.get(key, key.removeprefix(CHARGE_KEY))
+        if isinstance(col, bool) or not isinstance(col, int) or not 0 <= col < width:
+            raise UsageError(
+                f"Cột {col} ghép cho '{name}' không có trong tệp (tệp có {width} cột, "
+                f"đánh số từ 0)."
+            )
+        if col in used:
+            raise UsageError(
+                f"Cột {_column_letter(col)} được ghép cho cả '{used[col]}' và '{name}'. Mỗi "
+                "cột chỉ ghép cho một trường."
+            )
+        used[col] = name
+        if key.startswith(CHARGE_KEY):
+            charge = parse_charge_header(key[len(CHARGE_KEY):])
+            if charge is None:
+                raise UsageError(
+                    f"'{name}' không phải tên cột cước (ví dụ 'Cước T-3' hoặc 'Cước 06/2017')."
+                )
+            charges[col] = charge
+        elif key in labels:
+            fields[key] = col
+        else:
+            raise UsageError(f"Không có trường '{key}' để ghép cột.")
+    headers = columns.headers + [""] * (width - len(columns.headers))
+    ignored = [h for i, h in enumerate(headers) if h and i not in used]
+    return ColumnMap(columns.header_row, headers, fields, charges, ignored)
 
 
 def _data_row_indexes(located: _Located) -> pl.Series:
@@ -836,7 +922,8 @@ def _write(outcome: _Outcome, store: Any, cycles: list[int], progress: Progress
 def _execute(
     factory: sessionmaker[Session], path: Path, *, kind: str, programme_id: int | None,
     batch: int | None, care_month: str | None, sheet: str | None, strict: bool, dry_run: bool,
-    user: str, progress: Progress,
+    user: str, progress: Progress, header_row: int | None = None,
+    mapping: Mapping[str, int] | None = None,
 ) -> ImportResult:
     table = open_table(path)
     try:
@@ -857,7 +944,7 @@ def _execute(
                     batch_row.care_year, batch_row.care_month = care
                 care = (batch_row.care_year, batch_row.care_month)
             progress.report(0, 0, "Đang đọc tệp…")
-            located = _locate(table, sheet)
+            located = _locate(table, sheet, header_row=header_row, mapping=mapping)
             columns = located.columns
             result = ImportResult(
                 kind=kind, file=str(path), sha256=table.sha256, sheet=located.sheet,
@@ -916,6 +1003,9 @@ def _execute(
             result.rejected = len(outcome.rejected)
             result.duplicates = outcome.duplicates
             result.reasons = dict(outcome.reasons)
+            result.rejected_sample = [
+                (r.row, r.reason)
+                for r in sorted(outcome.rejected, key=lambda r: r.row)[:REJECTED_SAMPLE]]
             if outcome.rejected:
                 result.rejects_file = str(write_rejects(
                     paths.rejects_dir(), table.path, located.sheet, columns.headers,
@@ -970,7 +1060,8 @@ def import_subscribers(
     factory: sessionmaker[Session], path: Path, *, programme_id: int | None = None,
     batch: int | None = None, care_month: str | None = None, sheet: str | None = None,
     strict: bool = False, dry_run: bool = False, user: str = "",
-    progress: Progress | None = None,
+    progress: Progress | None = None, header_row: int | None = None,
+    mapping: Mapping[str, int] | None = None,
 ) -> ImportResult:
     """Import a subscriber extract in one transaction. Runs on a worker: no UI calls here.
 
@@ -985,6 +1076,9 @@ def import_subscribers(
         dry_run: do everything, report the counts, then roll back.
         user: who imports (recorded with the run).
         progress: progress and cancel token.
+        header_row: the 1-based sheet row of the header, instead of the one found.
+        mapping: field (or `charge:<charge header>`) -> 0-based column, instead of the
+            columns found; fields left out are not read (see `FilePreview.mapping`).
 
     Returns:
         The counts, the rejects workbook and what was recognised.
@@ -997,7 +1091,8 @@ def import_subscribers(
     """
     return _execute(factory, path, kind="subscribers", programme_id=programme_id, batch=batch,
                     care_month=care_month, sheet=sheet, strict=strict, dry_run=dry_run,
-                    user=user, progress=progress or NullProgress())
+                    user=user, progress=progress or NullProgress(), header_row=header_row,
+                    mapping=mapping)
 
 
 def import_exclusions(
@@ -1018,3 +1113,234 @@ def stored_counts(factory: sessionmaker[Session]) -> dict[str, int]:
             name: int(uow.session.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
             for name in ("subscribers", "charges", "exclusions", "import_runs")
         }
+
+
+# --- previewing a file (the import wizard) --------------------------------------------------
+
+PREVIEW_ROWS = 50
+SAMPLE_VALUES = 3
+_SAMPLE_SCAN_ROWS = 60
+REQUIRED_FIELDS = ("msisdn", "subscriber_type", "status")
+# The fields a subscriber extract may map, in the order the wizard lists them.
+MAPPABLE_FIELDS = (
+    "msisdn", "subscriber_type", "status", "name", "activation_date", "province", "district",
+    "address", "id_number", "birth_date", "contact_number", "store", "in_other_programme",
+    "profile_standardised", "offers",
+)
+NO_CHARGES = "charges"  # in `FilePreview.missing` when no charge column is mapped
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """A sheet of the file and how many rows it holds (its last used row)."""
+
+    name: str | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """One line of the column mapping: a field (or a charge column) and where it is."""
+
+    key: str  # canonical field, or "charge:<header>"
+    label: str  # the field's usual header, or the charge column's header
+    column: int | None  # 0-based column in the row, None when not found
+    header: str  # the header cell of that column ("" when none)
+    samples: tuple[str, ...]  # the first non-blank values under the header
+    required: bool
+    charge: ChargeHeader | None = None
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    """What the import wizard shows before anything is read into the database.
+
+    `rows` are the first sheet rows as text, `rows[0]` being sheet row `first_row`.
+    `header_row` is 1-based (None when no header was found nor given); `fields` lists every
+    mappable field then every charge column with the column found for it.
+    """
+
+    path: str
+    kind: str
+    sheets: tuple[SheetInfo, ...]
+    sheet: str | None
+    rows: tuple[tuple[str, ...], ...]
+    first_row: int
+    first_column: int
+    hidden_columns: frozenset[int]  # 0-based sheet columns
+    detected_header_row: int | None
+    header_row: int | None
+    headers: tuple[str, ...]
+    fields: tuple[FieldMatch, ...]
+    missing: tuple[str, ...]  # required fields without a column (and NO_CHARGES)
+    below: tuple[tuple[str, ...], ...] = ()  # non-blank rows under the header (samples)
+
+    @property
+    def width(self) -> int:
+        """Number of columns in the preview."""
+        return max((len(r) for r in (*self.rows, self.headers)), default=0)
+
+    @property
+    def mapping(self) -> dict[str, int]:
+        """The mapping found, in the form `import_subscribers(mapping=…)` takes."""
+        return {f.key: f.column for f in self.fields if f.column is not None}
+
+    def column_samples(self, column: int, count: int = SAMPLE_VALUES) -> tuple[str, ...]:
+        """The first `count` non-blank values under the header in `column`."""
+        found: list[str] = []
+        for row in self.below:
+            value = row[column].strip() if column < len(row) else ""
+            if value:
+                found.append(" ".join(value.split()))
+                if len(found) == count:
+                    break
+        return tuple(found)
+
+    def with_header_row(self, header_row: int) -> FilePreview:
+        """The same preview read with another header row (one of `rows`); no file access.
+
+        Raises:
+            UsageError: the row is not among the previewed rows.
+        """
+        index = header_row - self.first_row
+        if not 0 <= index < len(self.rows):
+            raise UsageError(
+                f"Dòng tiêu đề {header_row} không nằm trong {len(self.rows)} dòng xem trước "
+                f"(dòng {self.first_row}–{self.first_row + len(self.rows) - 1})."
+            )
+        return _build_preview(
+            path=self.path, kind=self.kind, sheets=self.sheets, sheet=self.sheet,
+            rows=self.rows, first_row=self.first_row, first_column=self.first_column,
+            hidden=self.hidden_columns, detected=self.detected_header_row,
+            header_row=header_row, below=_rows_below(self.rows[index + 1:]),
+        )
+
+
+def _rows_below(rows: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
+    """Non-blank rows under a header, without the row of column numbers."""
+    found = [tuple(r) for r in rows if not is_blank_row(r)]
+    if found and is_column_number_row(found[0]):
+        found = found[1:]
+    return tuple(found[:_SAMPLE_SCAN_ROWS])
+
+
+def _build_preview(*, path: str, kind: str, sheets: tuple[SheetInfo, ...], sheet: str | None,
+                   rows: tuple[tuple[str, ...], ...], first_row: int, first_column: int,
+                   hidden: frozenset[int], detected: int | None, header_row: int | None,
+                   below: tuple[tuple[str, ...], ...], header_cells: Sequence[str] | None = None
+                   ) -> FilePreview:
+    labels = field_labels()
+    columns: ColumnMap | None = None
+    if header_row is not None:
+        cells = header_cells if header_cells is not None else rows[header_row - first_row]
+        columns = header_at(header_row, list(cells), hidden, first_column)
+    preview = FilePreview(
+        path=path, kind=kind, sheets=sheets, sheet=sheet, rows=rows, first_row=first_row,
+        first_column=first_column, hidden_columns=hidden, detected_header_row=detected,
+        header_row=header_row, headers=tuple(columns.headers) if columns else (), fields=(),
+        missing=(), below=below,
+    )
+    found = columns.fields if columns else {}
+    headers = preview.headers
+    matches: list[FieldMatch] = []
+    for name in MAPPABLE_FIELDS:
+        col = found.get(name)
+        matches.append(FieldMatch(
+            key=name, label=labels.get(name, name), column=col,
+            header=headers[col] if col is not None else "",
+            samples=preview.column_samples(col) if col is not None else (),
+            required=name in REQUIRED_FIELDS,
+        ))
+    for col, charge in sorted(columns.charges.items()) if columns else ():
+        matches.append(FieldMatch(
+            key=f"{CHARGE_KEY}{headers[col]}", label=" ".join(headers[col].split()), column=col,
+            header=headers[col], samples=preview.column_samples(col), required=False,
+            charge=charge,
+        ))
+    missing = [name for name in REQUIRED_FIELDS if name not in found]
+    if not (columns and columns.charges):
+        missing.append(NO_CHARGES)
+    return dataclasses.replace(preview, fields=tuple(matches), missing=tuple(missing))
+
+
+def preview_file(path: Path, sheet: str | None = None, header_row: int | None = None
+                 ) -> FilePreview:
+    """Look into an extract without importing: sheets, first rows, header row and mapping.
+
+    Read-only and without a database; runs on a worker: no UI calls here.
+
+    Args:
+        path: the `.xlsx`, `.xlsm`, `.xls` or `.csv` file.
+        sheet: the sheet to show (the one holding the list when None).
+        header_row: the 1-based header row (found automatically when None).
+
+    Returns:
+        The preview; `header_row` is None when no row names a subscriber number.
+
+    Raises:
+        ImportFileError: the file cannot be read, or has no such sheet.
+        UsageError: `header_row` is not a row of the sheet.
+    """
+    table = open_table(path)
+    try:
+        names: list[str | None] = list(table.sheet_names) if table.kind != "csv" else [None]
+        wanted = [sheet] if sheet is not None and table.kind != "csv" else names
+        if sheet is not None and sheet not in names and table.kind != "csv":
+            raise ImportFileError(
+                f"Tệp {path.name} không có sheet '{sheet}'. Các sheet có: "
+                f"{', '.join(str(n) for n in names)}."
+            )
+        infos: dict[str | None, SheetInfo] = {}
+        best: tuple[int, str | None, SheetFrame, frozenset[int], ColumnMap | None] | None = None
+        for name in names:
+            if name not in wanted and name is not None:
+                continue
+            frame, hidden, _ = table.frame(name)
+            infos[name] = SheetInfo(name, frame.first_row - 1 + frame.frame.height
+                                    if frame.frame.height else 0)
+            head = [(frame.first_row + i, list(row))
+                    for i, row in enumerate(frame.frame.head(HEADER_SCAN_ROWS).rows())]
+            columns = find_header(head, hidden, frame.first_column)
+            # a sheet with a header beats one without; then the fuller header, then more rows
+            score = (len(columns.fields) + len(columns.charges)) * 10**9 if columns else 0
+            score += frame.frame.height
+            if best is None or score > best[0]:
+                best = (score, name, frame, hidden, columns)
+        # the sheets not read (another one was asked for): count their rows cheaply
+        for name in names:
+            if name not in infos:
+                infos[name] = SheetInfo(name, table.rows(name).total_rows or 0)
+        assert best is not None
+        _, chosen, frame, hidden, detected = best
+        data = frame.frame
+        rows = tuple(tuple(_cell_text(v) for v in row) for row in data.head(PREVIEW_ROWS).rows())
+        header = header_row if header_row is not None else (
+            detected.header_row if detected else None)
+        below: tuple[tuple[str, ...], ...] = ()
+        cells: tuple[str, ...] | None = None
+        if header is not None:
+            last = frame.first_row + data.height - 1
+            if not frame.first_row <= header <= last:
+                raise UsageError(
+                    f"Dòng tiêu đề {header} không có trong tệp {path.name} (các dòng "
+                    f"{frame.first_row}–{last})."
+                )
+            index = header - frame.first_row
+            cells = tuple(_cell_text(v) for v in data.row(index))
+            under = data.slice(index + 1, _SAMPLE_SCAN_ROWS * 2).rows()
+            below = _rows_below([tuple(_cell_text(v) for v in r) for r in under])
+        return _build_preview(
+            path=str(path), kind=table.kind, sheets=tuple(infos[n] for n in names),
+            sheet=chosen, rows=rows, first_row=frame.first_row,
+            first_column=frame.first_column, hidden=hidden,
+            detected=detected.header_row if detected else None, header_row=header,
+            below=below, header_cells=cells,
+        )
+    finally:
+        table.close()

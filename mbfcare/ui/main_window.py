@@ -1,32 +1,46 @@
-"""The main window: the programme(s) in the database and the number of subscribers stored."""
+"""The main window: a sidebar of sections, the programme and batch every section follows."""
 
 from __future__ import annotations
 
+import getpass
 import logging
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSplitter,
     QStackedWidget,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare import __version__
-from mbfcare.errors import MbfCareError
-from mbfcare.services import programmes
+from mbfcare import __version__, paths
+from mbfcare.domain.values import format_number
+from mbfcare.services import exporting, programmes
 from mbfcare.services.programmes import ProgrammeSummary
+from mbfcare.ui import messages
+from mbfcare.ui.care_list import CareListWidget
+from mbfcare.ui.classify_dialog import ClassifyDialog, GapDecisionDialog
+from mbfcare.ui.dashboard import DashboardWidget
+from mbfcare.ui.import_wizard import ImportWizardWidget
+from mbfcare.ui.settings_page import SettingsWidget
 from mbfcare.ui.tasks import TaskProgress, TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -34,12 +48,11 @@ logger = logging.getLogger(__name__)
 
 def vn_number(value: int) -> str:
     """`1234567` → `1.234.567` (Vietnamese digit grouping)."""
-    return f"{value:,}".replace(",", ".")
+    return format_number(value)
 
 
-def _load_programmes(
-    factory: sessionmaker[Session], _progress: TaskProgress
-) -> list[ProgrammeSummary]:
+def _load_programmes(factory: sessionmaker[Session], _progress: TaskProgress
+                     ) -> list[ProgrammeSummary]:
     """Worker: read the summaries. No UI calls here."""
     return programmes.list_programmes(factory)
 
@@ -54,88 +67,108 @@ class MainWindow(QMainWindow):
 
     Signals:
         programmes_loaded(object): the list of `ProgrammeSummary` just shown.
+        restart_requested(str): open the window again, on this database URL ("" = same),
+            e.g. after the language or the database changed.
     """
 
     programmes_loaded = Signal(object)
+    restart_requested = Signal(str)
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        db_description: str,
-        runner: TaskRunner | None = None,
-        parent: QWidget | None = None,
-    ) -> None:
+    SECTIONS = ("dashboard", "import", "care_list", "settings")
+
+    def __init__(self, factory: sessionmaker[Session], db_description: str,
+                 runner: TaskRunner | None = None, user: str | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._factory = factory
         self._db_description = db_description
         self._runner = runner or TaskRunner(self)
+        self._user = user or getpass.getuser()
         self.programmes: list[ProgrammeSummary] = []
+        self.programme_id: int | None = None
+        self.batch: int | None = None
 
         self.setWindowTitle("MBF Care")
-        self.resize(1100, 720)
+        self.resize(1280, 800)
+        self._build_sections()
         self._build_actions()
         self._build_menus()
-        self._build_pages()
+        self._build_toolbar()
         self._build_status_bar()
         self._runner.busy_changed.connect(self._on_runner_busy_changed)
+        self._restore_state()
         self.refresh()
 
     # ------------------------------------------------------------------ construction
 
-    def _build_actions(self) -> None:
-        self._refresh_action = QAction(self.tr("Làm &mới"), self)
-        self._refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
-        if self._refresh_action.shortcut().isEmpty():  # not every platform maps Refresh
-            self._refresh_action.setShortcut(QKeySequence("F5"))
-        self._refresh_action.setStatusTip(self.tr("Đọc lại dữ liệu từ cơ sở dữ liệu"))
-        self._refresh_action.triggered.connect(self.refresh)
-
-        self._quit_action = QAction(self.tr("&Thoát"), self)
-        self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        self._quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self._quit_action.setStatusTip(self.tr("Đóng MBF Care"))
-        self._quit_action.triggered.connect(self.close)
-
-        self._about_action = QAction(self.tr("&Giới thiệu"), self)
-        self._about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self._about_action.triggered.connect(self._on_about_action_triggered)
-
-        for action in (self._refresh_action, self._quit_action, self._about_action):
-            shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            text = action.text().replace("&", "")
-            action.setToolTip(f"{text} ({shortcut})" if shortcut else text)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu(self.tr("&Tệp"))
-        file_menu.addAction(self._refresh_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self._quit_action)
-        help_menu = self.menuBar().addMenu(self.tr("Trợ &giúp"))
-        help_menu.addAction(self._about_action)
-
-    def _build_pages(self) -> None:
+    def _build_sections(self) -> None:
         self._stack = QStackedWidget(self)
-        self.setCentralWidget(self._stack)
-
         self._loading_label = QLabel(self.tr("Đang đọc dữ liệu…"), self._stack)
         self._loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._stack.addWidget(self._loading_label)
-
         self._welcome_page = self._build_welcome_page()
         self._stack.addWidget(self._welcome_page)
-
-        self._programme_scroll = QScrollArea(self._stack)
-        self._programme_scroll.setWidgetResizable(True)
-        self._programme_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self._programme_page = QWidget()
-        self._programme_scroll.setWidget(self._programme_page)
-        self._stack.addWidget(self._programme_scroll)
-
         self._error_label = QLabel(self._stack)
         self._error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._error_label.setWordWrap(True)
-        self._error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._stack.addWidget(self._error_label)
+
+        self.overview = self._build_overview()
+        self.import_page = ImportWizardWidget(self._factory, self._runner, self)
+        self.care_list = CareListWidget(self._factory, self._runner, self)
+        self.settings_page = SettingsWidget(self._factory, self._runner, self)
+        self._pages: dict[str, QWidget] = {
+            "dashboard": self.overview, "import": self.import_page,
+            "care_list": self.care_list, "settings": self.settings_page,
+        }
+        for page in self._pages.values():
+            self._stack.addWidget(page)
+
+        self._sidebar = QListWidget(self)
+        self._sidebar.setObjectName("sidebar")
+        self._sidebar.setIconSize(QSize(20, 20))
+        titles = {
+            "dashboard": self.tr("▣  Tổng quan"), "import": self.tr("⇪  Nhập dữ liệu"),
+            "care_list": self.tr("☰  Danh sách chăm sóc"), "settings": self.tr("⚙  Cài đặt"),
+        }
+        for key in self.SECTIONS:
+            item = QListWidgetItem(titles[key])
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self._sidebar.addItem(item)
+        self._sidebar.setFixedWidth(210)
+        self._sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
+
+        splitter = QSplitter(self)
+        splitter.addWidget(self._sidebar)
+        splitter.addWidget(self._stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self._splitter = splitter
+        self.setCentralWidget(splitter)
+
+        self.dashboard.open_care_list.connect(self._on_dashboard_open_care_list)
+        self.import_page.import_finished.connect(self._on_import_finished)
+        self.import_page.classify_requested.connect(self.open_classify)
+        self.settings_page.programme_changed.connect(lambda _id: self.refresh())
+        self.settings_page.language_changed.connect(lambda _lang: self.restart_requested.emit(""))
+
+    def _build_overview(self) -> QWidget:
+        page = QWidget(self._stack)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(16, 12, 16, 12)
+        self._count_label = QLabel(page)
+        self._count_label.setObjectName("subscriberCount")
+        self._count_label.setFont(_scaled_font(self._count_label.font(), 1.3, bold=True))
+        layout.addWidget(self._count_label)
+        self._programme_holder = QVBoxLayout()
+        layout.addLayout(self._programme_holder)
+        self.dashboard = DashboardWidget(self._factory, self._runner, page)
+        layout.addWidget(self.dashboard, 1)
+        scroll = QScrollArea(self._stack)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(page)
+        return scroll
 
     def _build_welcome_page(self) -> QWidget:
         page = QWidget(self._stack)
@@ -145,145 +178,255 @@ class MainWindow(QMainWindow):
         title.setFont(_scaled_font(title.font(), 1.6, bold=True))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
-        text = QLabel(
-            self.tr(
-                "Cơ sở dữ liệu chưa có chương trình chăm sóc khách hàng nào.\n"
-                "Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 đợt) "
-                "để bắt đầu, hoặc tạo từ tệp TOML bằng lệnh "
-                "mbfcare programme create --config TỆP."
-            ),
-            page,
-        )
+        text = QLabel(self.tr(
+            "Cơ sở dữ liệu chưa có chương trình chăm sóc khách hàng nào.\n"
+            "Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 đợt) để bắt "
+            "đầu, hoặc mở một cơ sở dữ liệu đã có."), page)
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        # A fixed-width column (not an alignment flag) so the wrapped text gets its height.
         text.setFixedWidth(640)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(text)
         row.addStretch(1)
         layout.addLayout(row)
+        where = QLabel(self.tr("Dữ liệu được lưu tại: {db}").format(db=self._db_description),
+                       page)
+        where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(where)
         layout.addSpacing(12)
         self._create_button = QPushButton(
-            self.tr("Tạo chương trình theo văn bản (CSKH 2017 – KV5)"), page
-        )
+            self.tr("Tạo chương trình theo văn bản (CSKH 2017 – KV5)"), page)
         self._create_button.setDefault(True)
-        self._create_button.setAutoDefault(True)
         self._create_button.clicked.connect(self._on_create_button_clicked)
         layout.addWidget(self._create_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        others = QHBoxLayout()
+        others.addStretch(1)
+        open_button = QPushButton(self.tr("Mở cơ sở dữ liệu khác…"), page)
+        open_button.clicked.connect(self._on_open_database_triggered)
+        server_button = QPushButton(self.tr("Kết nối máy chủ…"), page)
+        server_button.clicked.connect(self._on_connect_server_triggered)
+        others.addWidget(open_button)
+        others.addWidget(server_button)
+        others.addStretch(1)
+        layout.addLayout(others)
         layout.addStretch(2)
         return page
+
+    def _action(self, text: str, shortcut: str | None, slot: Any, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        plain = text.replace("&", "")
+        native = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{plain} ({native})" if native else plain)
+        action.setStatusTip(tip or plain)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self._refresh_action = self._action(self.tr("Làm &mới"), "F5", self.refresh,
+                                            self.tr("Đọc lại dữ liệu từ cơ sở dữ liệu"))
+        self._quit_action = self._action(self.tr("&Thoát"), "Ctrl+Q", self.close)
+        self._quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self._open_db_action = self._action(self.tr("&Mở cơ sở dữ liệu khác…"), "Ctrl+O",
+                                            self._on_open_database_triggered)
+        self._server_action = self._action(self.tr("&Kết nối máy chủ…"), None,
+                                           self._on_connect_server_triggered)
+        self._export_action = self._action(self.tr("&Xuất gửi KV5…"), "Ctrl+E",
+                                           self._on_export_regional_triggered,
+                                           self.tr("Tệp Excel gửi MobiFone KV5"))
+        self._import_action = self._action(self.tr("&Nhập danh sách thuê bao…"), "Ctrl+I",
+                                           lambda: self.show_section("import"))
+        self._classify_action = self._action(self.tr("&Xếp danh sách đợt…"), "Ctrl+K",
+                                             lambda: self.open_classify(self.batch or 1))
+        self._gap_action = self._action(self.tr("&Quyết định nhóm…"), "Ctrl+G",
+                                        self._on_gap_action_triggered)
+        self._about_action = self._action(self.tr("&Giới thiệu"), None,
+                                          self._on_about_action_triggered)
+        self._about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self._section_actions = []
+        for i, key in enumerate(self.SECTIONS, start=1):
+            item = self._sidebar.item(i - 1)
+            action = self._action(item.text().split("  ", 1)[-1], f"Ctrl+{i}",
+                                  partial(self.show_section, key))
+            self._section_actions.append(action)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(self.tr("&Tệp"))
+        for action in (self._open_db_action, self._server_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._refresh_action)
+        file_menu.addAction(self._quit_action)
+        programme_menu = bar.addMenu(self.tr("&Chương trình"))
+        programme_menu.addAction(self._classify_action)
+        programme_menu.addAction(self._gap_action)
+        data_menu = bar.addMenu(self.tr("&Dữ liệu"))
+        data_menu.addAction(self._import_action)
+        view_menu = bar.addMenu(self.tr("&Xem"))
+        for action in self._section_actions:
+            view_menu.addAction(action)
+        help_menu = bar.addMenu(self.tr("Trợ &giúp"))
+        help_menu.addAction(self._about_action)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(self.tr("Chương trình và đợt"), self)
+        bar.setObjectName("programmeToolbar")
+        bar.setMovable(False)
+        bar.addWidget(QLabel(self.tr(" Chương trình: ")))
+        self._programme_combo = QComboBox(self)
+        self._programme_combo.setMinimumWidth(260)
+        self._programme_combo.currentIndexChanged.connect(self._on_programme_combo_changed)
+        bar.addWidget(self._programme_combo)
+        bar.addWidget(QLabel(self.tr("  Đợt: ")))
+        self._batch_combo = QComboBox(self)
+        self._batch_combo.setMinimumWidth(160)
+        self._batch_combo.currentIndexChanged.connect(self._on_batch_combo_changed)
+        bar.addWidget(self._batch_combo)
+        bar.addSeparator()
+        bar.addAction(self._classify_action)
+        bar.addAction(self._export_action)
+        self.addToolBar(bar)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self._programme_status = QLabel(self)
-        self._db_status = QLabel(self.tr("CSDL: {db}").format(db=self._db_description), self)
+        self._db_status = QLabel(self._db_description, self)
         self._db_status.setToolTip(self._db_description)
-        for label in (self._programme_status, self._db_status):
+        self._user_status = QLabel(self._user, self)
+        for label in (self._programme_status, self._db_status, self._user_status):
             label.setContentsMargins(8, 0, 8, 0)
-        bar.addPermanentWidget(self._programme_status)
-        bar.addPermanentWidget(self._db_status)
+            bar.addPermanentWidget(label)
 
     # ------------------------------------------------------------------ behaviour
+
+    def show_section(self, key: str) -> None:
+        """Switch to a section (`dashboard`, `import`, `care_list`, `settings`)."""
+        if not self.programmes:
+            return
+        self._sidebar.setCurrentRow(self.SECTIONS.index(key))
+
+    def current_section(self) -> str | None:
+        """The section shown, or None on the welcome/loading pages."""
+        current = self._stack.currentWidget()
+        for key, page in self._pages.items():
+            if page is current:
+                return key
+        return None
 
     @Slot()
     def refresh(self) -> None:
         """Read the programmes again (on the worker) and show them."""
         if not self.programmes:
             self._stack.setCurrentWidget(self._loading_label)
-        self._runner.start(
-            partial(_load_programmes, self._factory),
-            on_done=self._on_programmes_loaded,
-            on_error=self._on_load_failed,
-        )
+        self._runner.start(partial(_load_programmes, self._factory),
+                           on_done=self._on_programmes_loaded, on_error=self._on_load_failed)
 
-    def _show_programmes(self, items: list[ProgrammeSummary]) -> None:
+    def _apply_programmes(self, items: list[ProgrammeSummary]) -> None:
         self.programmes = list(items)
         if not items:
             self._programme_status.setText(self.tr("Chưa có chương trình"))
+            self._sidebar.setEnabled(False)
             self._stack.setCurrentWidget(self._welcome_page)
             self._create_button.setFocus()
             return
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(16)
-        count = items[0].subscriber_count
-        self._count_label = QLabel(
-            self.tr("Thuê bao đã lưu: {count}").format(count=vn_number(count)), page
-        )
-        self._count_label.setObjectName("subscriberCount")
-        self._count_label.setFont(_scaled_font(self._count_label.font(), 1.5, bold=True))
-        layout.addWidget(self._count_label)
+        self._sidebar.setEnabled(True)
+        keep = self.programme_id
+        self._programme_combo.blockSignals(True)
+        self._programme_combo.clear()
         for item in items:
-            box = self._programme_box(item, page)
-            box.setMaximumWidth(960)  # long lines are hard to read on wide screens
-            layout.addWidget(box)
-        layout.addStretch(1)
-        self._programme_scroll.setWidget(page)  # the old page is deleted by the scroll area
-        self._programme_page = page
-        self._stack.setCurrentWidget(self._programme_scroll)
-        first = items[0]
-        self._programme_status.setText(
-            self.tr("{name} – {region}").format(name=first.name, region=first.region)
-            if first.region
-            else first.name
-            if len(items) == 1
-            else self.tr("{n} chương trình").format(n=len(items))
-        )
+            self._programme_combo.addItem(f"{item.name} – {item.region}".rstrip(" –"), item.id)
+        index = max(self._programme_combo.findData(keep), 0)
+        self._programme_combo.setCurrentIndex(index)
+        self._programme_combo.blockSignals(False)
+        self._set_programme(items[index].id, keep_batch=True)
+        if self.current_section() is None:
+            self.show_section(self._saved_section or "dashboard")
+            if self.current_section() is None:
+                self._stack.setCurrentWidget(self.overview)
 
-    def _programme_box(self, item: ProgrammeSummary, parent: QWidget) -> QWidget:
-        box = QWidget(parent)
-        outer = QVBoxLayout(box)
-        outer.setContentsMargins(0, 0, 0, 0)
-        title = QLabel(item.name, box)
-        title.setFont(_scaled_font(title.font(), 1.25, bold=True))
-        title.setWordWrap(True)
-        outer.addWidget(title)
-        frame = QFrame(box)
+    def _summary(self) -> ProgrammeSummary | None:
+        return next((p for p in self.programmes if p.id == self.programme_id), None)
+
+    def _set_programme(self, programme_id: int, keep_batch: bool = False) -> None:
+        self.programme_id = programme_id
+        summary = self._summary()
+        assert summary is not None
+        keep = self.batch if keep_batch else None
+        self._batch_combo.blockSignals(True)
+        self._batch_combo.clear()
+        for b in summary.batches:
+            self._batch_combo.addItem(
+                self.tr("Đợt {number} ({month})").format(number=b.number,
+                                                        month=b.care_month_text), b.number)
+        index = max(self._batch_combo.findData(keep), 0) if keep else 0
+        self._batch_combo.setCurrentIndex(index)
+        self._batch_combo.blockSignals(False)
+        self.batch = self._batch_combo.currentData()
+        self._show_overview(summary)
+        self._propagate()
+
+    def _propagate(self) -> None:
+        for page in (self.dashboard, self.import_page, self.care_list, self.settings_page):
+            page.set_programme(self.programme_id, self.batch)
+        summary = self._summary()
+        batch = next((b for b in summary.batches if b.number == self.batch), None) \
+            if summary else None
+        parts = [f"{summary.name} – {summary.region}".rstrip(" –")] if summary else []
+        if batch is not None:
+            parts.append(self.tr("Đợt {number} ({month})").format(
+                number=batch.number, month=batch.care_month_text))
+        self._programme_status.setText(" · ".join(parts))
+
+    def _show_overview(self, item: ProgrammeSummary) -> None:
+        self._count_label.setText(self.tr("Thuê bao đã lưu: {count}").format(
+            count=vn_number(item.subscriber_count)))
+        while self._programme_holder.count():
+            taken = self._programme_holder.takeAt(0)
+            old = taken.widget() if taken is not None else None
+            if old is not None:
+                old.deleteLater()
+        box = self._programme_box(item)
+        box.setMaximumWidth(1100)
+        self._programme_holder.addWidget(box)
+
+    def _programme_box(self, item: ProgrammeSummary) -> QWidget:
+        frame = QFrame()
         frame.setFrameShape(QFrame.Shape.StyledPanel)
-        outer.addWidget(frame)
-        # A grid, not a QFormLayout: wrapped values then get the height they need.
         grid = QGridLayout(frame)
         grid.setColumnStretch(1, 1)
-        grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(8)
-
-        def add_row(label: str, value: str) -> None:
-            row = grid.rowCount()
-            label_widget = QLabel(label, frame)
-            label_widget.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            value_widget = QLabel(value, frame)
-            value_widget.setWordWrap(True)
-            value_widget.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            value_widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            grid.addWidget(label_widget, row, 0)
-            grid.addWidget(value_widget, row, 1)
-
-        add_row(self.tr("Năm:"), str(item.year))
-        add_row(self.tr("Khu vực:"), item.region or "—")
-        add_row(
-            self.tr("Địa bàn:"),
-            self.tr("{n} tỉnh/thành: {names}").format(
-                n=len(item.provinces), names=", ".join(item.provinces)
-            )
-            if item.provinces
-            else "—",
-        )
-        add_row(self.tr("Mức cước căn cứ:"), self._aggregation_text(item.aggregation))
-        add_row(self.tr("Nhóm:"), ", ".join(item.group_names) or "—")
-        batches = "\n".join(
-            self.tr("Đợt {number} – {month}").format(number=b.number, month=b.care_month_text)
-            for b in item.batches
-        )
-        add_row(self.tr("Đợt (tháng chăm sóc):"), batches or "—")
-        return box
+        grid.setColumnStretch(3, 1)
+        rows = [
+            (self.tr("Chương trình:"), f"{item.name} ({item.year})"),
+            (self.tr("Khu vực:"), item.region or "—"),
+            (self.tr("Địa bàn:"), self.tr("{n} tỉnh/thành: {names}").format(
+                n=len(item.provinces), names=", ".join(item.provinces)) if item.provinces
+             else "—"),
+            (self.tr("Mức cước căn cứ:"), self._aggregation_text(item.aggregation)),
+            (self.tr("Nhóm:"), ", ".join(item.group_names) or "—"),
+            (self.tr("Đợt (tháng chăm sóc):"), ", ".join(
+                self.tr("Đợt {number} – {month}").format(number=b.number,
+                                                        month=b.care_month_text)
+                for b in item.batches) or "—"),
+        ]
+        for i, (label, value) in enumerate(rows):
+            value_label = QLabel(value)
+            value_label.setWordWrap(True)
+            value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(QLabel(label), i, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value_label, i, 1, Qt.AlignmentFlag.AlignTop)
+        return frame
 
     def _aggregation_text(self, aggregation: str) -> str:
         if aggregation == "every_cycle":
             return self.tr("mỗi chu kỳ cước n-3, n-4, n-5 đều đạt ngưỡng (lấy mức thấp nhất)")
         if aggregation == "average":
-            return self.tr("trung bình các chu kỳ cước n-3, n-4, n-5")
+            return self.tr("bình quân các chu kỳ cước n-3, n-4, n-5 (làm tròn xuống)")
         return aggregation
 
     def page_text(self) -> str:
@@ -292,70 +435,183 @@ class MainWindow(QMainWindow):
         if current is None:
             return ""
         labels = [current] if isinstance(current, QLabel) else current.findChildren(QLabel)
-        parts: list[str] = [label.text() for label in labels]
-        return "\n".join(parts)
+        return "\n".join(label.text() for label in labels)
+
+    @Slot(int)
+    def open_classify(self, batch: int) -> None:
+        """The classification dialog for a batch of the current programme."""
+        summary = self._summary()
+        if summary is None:
+            return
+        info = next((b for b in summary.batches if b.number == batch), None)
+        if info is None:
+            return
+        dialog = ClassifyDialog(self._factory, self._runner, self.programme_id, batch,
+                                info.care_month_text, self._gift_types(), self)
+        dialog.classified.connect(lambda _r: self._reload_sections())
+        dialog.open()
+        self._dialog: QWidget = dialog
+
+    def _gift_types(self) -> list[int]:
+        with self._factory() as session:
+            from sqlalchemy import select
+
+            from mbfcare.models import GiftType
+
+            return list(session.scalars(select(GiftType.number).where(
+                GiftType.programme_id == self.programme_id).order_by(GiftType.number)))
+
+    def _reload_sections(self) -> None:
+        self.dashboard.refresh()
+        self.care_list.refresh()
 
     # ------------------------------------------------------------------ slots
 
     def _on_programmes_loaded(self, items: Any) -> None:
-        self._show_programmes(items)
+        self._apply_programmes(items)
         self.programmes_loaded.emit(self.programmes)
 
     def _on_load_failed(self, exc: BaseException) -> None:
-        self._error_label.setText(self._error_text(exc))
+        self._error_label.setText(str(exc))
         self._stack.setCurrentWidget(self._error_label)
-        self.statusBar().showMessage(self.tr("Không đọc được dữ liệu."), 10000)
+        messages.show_error(self, exc)
+
+    @Slot(int)
+    def _on_sidebar_current_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self.SECTIONS) and self.programmes:
+            self._stack.setCurrentWidget(self._pages[self.SECTIONS[row]])
+
+    @Slot(int)
+    def _on_programme_combo_changed(self, index: int) -> None:
+        if index >= 0:
+            self._set_programme(self._programme_combo.itemData(index))
+
+    @Slot(int)
+    def _on_batch_combo_changed(self, index: int) -> None:
+        if index >= 0:
+            self.batch = self._batch_combo.itemData(index)
+            self._propagate()
+
+    def _on_dashboard_open_care_list(self, filters: dict[str, Any]) -> None:
+        self.show_section("care_list")
+        apply = getattr(self.care_list, "apply_filter", None)
+        if callable(apply):
+            apply(filters)
+
+    def _on_import_finished(self, result: Any) -> None:
+        messages.notify(self, self.tr(
+            "Đã nhập {imported} thuê bao mới, cập nhật {updated}, từ chối {rejected} dòng."
+        ).format(imported=vn_number(result.imported), updated=vn_number(result.updated),
+                 rejected=vn_number(result.rejected)))
+        self.refresh()
 
     @Slot()
     def _on_create_button_clicked(self) -> None:
         self._create_button.setEnabled(False)
-        self._runner.start(
-            partial(_create_default_programme, self._factory),
-            on_done=self._on_programme_created,
-            on_error=self._on_create_failed,
-        )
+        self._runner.start(partial(_create_default_programme, self._factory),
+                           on_done=self._on_programme_created,
+                           on_error=self._on_create_failed)
 
     def _on_programme_created(self, programme_id: Any) -> None:
         self._create_button.setEnabled(True)
-        self.statusBar().showMessage(
-            self.tr("Đã tạo chương trình số {id}.").format(id=programme_id), 10000
-        )
+        messages.notify(self, self.tr("Đã tạo chương trình số {id}.").format(id=programme_id))
         self.refresh()
 
     def _on_create_failed(self, exc: BaseException) -> None:
         self._create_button.setEnabled(True)
-        QMessageBox.critical(self, self.tr("Không tạo được chương trình"), self._error_text(exc))
+        messages.show_error(self, exc)
+
+    @Slot()
+    def _on_open_database_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Mở cơ sở dữ liệu"), str(paths.data_dir()),
+            self.tr("Cơ sở dữ liệu MBF Care (*.sqlite *.db)"))
+        if path:
+            self.restart_requested.emit(f"sqlite:///{path}")
+
+    @Slot()
+    def _on_connect_server_triggered(self) -> None:
+        url, ok = QInputDialog.getText(
+            self, self.tr("Kết nối máy chủ"),
+            self.tr("Địa chỉ máy chủ PostgreSQL, ví dụ\n"
+                    "postgresql+psycopg://nguoidung:matkhau@192.168.1.10/mbfcare"))
+        if ok and url.strip():
+            self.restart_requested.emit(url.strip())
+
+    @Slot()
+    def _on_export_regional_triggered(self) -> None:
+        if self.programme_id is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Xuất tệp gửi MobiFone KV5"),
+            str(paths.data_dir() / "gui_KV5.xlsx"), self.tr("Tệp Excel (*.xlsx)"))
+        if not path:
+            return
+        self._runner.start(
+            partial(_export_regional, self._factory, self.programme_id, path, self._user),
+            on_done=lambda r: messages.notify(self, self.tr(
+                "Đã xuất {file} ({rows} dòng chi tiết).").format(
+                file=r.file, rows=vn_number(r.rows.get("ChiTiet", 0)))),
+            on_error=lambda exc: messages.show_error(self, exc))
+
+    @Slot()
+    def _on_gap_action_triggered(self) -> None:
+        dialog = GapDecisionDialog(self._factory, self._runner, self.programme_id, self.batch,
+                                   self)
+        dialog.decided.connect(lambda _n: self._reload_sections())
+        dialog.open()
+        self._dialog = dialog
 
     @Slot(bool)
     def _on_runner_busy_changed(self, busy: bool) -> None:
-        self._refresh_action.setEnabled(not busy)
+        # The one worker queues work, so nothing needs disabling; the cursor says "busy".
+        if busy:
+            self.statusBar().showMessage(self.tr("Đang xử lý…"))
+        else:
+            self.statusBar().clearMessage()
 
     @Slot()
     def _on_about_action_triggered(self) -> None:
-        QMessageBox.about(
-            self,
-            self.tr("Giới thiệu MBF Care"),
-            self.tr(
-                "MBF Care {version}\n\n"
-                "Quản lý chương trình chăm sóc khách hàng và trao quà tặng "
-                "của MobiFone (Khu vực 5).\n\nCơ sở dữ liệu: {db}"
-            ).format(version=__version__, db=self._db_description),
-        )
+        QMessageBox.about(self, self.tr("Giới thiệu MBF Care"), self.tr(
+            "MBF Care {version}\n\nQuản lý chương trình chăm sóc khách hàng và trao quà tặng "
+            "của MobiFone (Khu vực 5).\n\nCơ sở dữ liệu: {db}\nThư mục dữ liệu: {home}"
+        ).format(version=__version__, db=self._db_description, home=paths.data_dir()))
 
-    def _error_text(self, exc: BaseException) -> str:
-        if isinstance(exc, MbfCareError):
-            return str(exc)
-        logger.error("unexpected error", exc_info=exc)
-        return self.tr("Lỗi không mong đợi: {error}. Hãy báo cho bộ phận IT.").format(
-            error=f"{type(exc).__name__}: {exc}"
-        )
+    # ------------------------------------------------------------------ window state
+
+    def _restore_state(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("main/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = settings.value("main/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        section = settings.value("main/section")
+        self._saved_section = section if section in self.SECTIONS else None
+
+    def _save_state(self) -> None:
+        settings = QSettings()
+        settings.setValue("main/geometry", self.saveGeometry())
+        settings.setValue("main/state", self.saveState())
+        if self.current_section():
+            settings.setValue("main/section", self.current_section())
 
     # ------------------------------------------------------------------ Qt overrides
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # A read or a create in flight finishes (or rolls back) before the window goes away.
+        self._save_state()
+        # Work in flight finishes (or rolls back) before the window goes away.
         self._runner.wait(10000)
         super().closeEvent(event)
+
+
+def _export_regional(factory: sessionmaker[Session], programme_id: int, path: str, user: str,
+                     _progress: TaskProgress) -> Any:
+    """Worker: write the regional workbook. No UI calls here."""
+    from pathlib import Path
+
+    return exporting.export_regional(factory, Path(path), programme_id=programme_id, user=user)
 
 
 def _scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:

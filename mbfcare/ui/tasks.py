@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +73,24 @@ class Task(QRunnable):
             self.signals.failed.emit(exc)
         else:
             self.signals.finished.emit(result)
+        finally:
+            _ACTIVE.discard(self)
+
+
+_RUNNERS: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
+# Tasks queued or running: their Python objects (function, signals) must outlive the window
+# that started them, or a worker would run freed code when a window closes mid-task.
+_ACTIVE: set[Task] = set()
+
+
+def wait_all_runners(msecs: int = 10000) -> None:
+    """Block until every task is done (before a database is closed, at exit, in tests)."""
+    for runner in list(_RUNNERS):
+        with contextlib.suppress(RuntimeError):  # its Qt object is already gone
+            runner.wait(msecs)
+    deadline = time.monotonic() + msecs / 1000
+    while _ACTIVE and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class TaskRunner(QObject):
@@ -87,6 +108,7 @@ class TaskRunner(QObject):
         # One writer at a time: SQLite serialises writes anyway, and order stays predictable.
         self._pool.setMaxThreadCount(1)
         self._running: dict[QObject, _Callbacks] = {}
+        _RUNNERS.add(self)
 
     def start(
         self,
@@ -109,6 +131,7 @@ class TaskRunner(QObject):
         task.signals.finished.connect(self._on_task_finished)
         task.signals.failed.connect(self._on_task_failed)
         self._running[task.signals] = _Callbacks(task, on_done, on_error)
+        _ACTIVE.add(task)
         if len(self._running) == 1:
             self.busy_changed.emit(True)
         self._pool.start(task)

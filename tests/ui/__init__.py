@@ -1,0 +1,1 @@
+"""Qt tests (a package, so their basenames may repeat those of the service tests)."""

@@ -1,0 +1,128 @@
+"""The overview's counts against an independent count over generated care lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from dashboard_data import Case, expected, generate, seed
+from sqlalchemy.orm import Session, sessionmaker
+
+from mbfcare.errors import NotFoundError
+from mbfcare.services.dashboard import COUNT_FIELDS, METRIC_FILTERS, Counts, dashboard
+from mbfcare.services.programmes import create_programme, default_programme_spec
+
+VN = dt.timezone(dt.timedelta(hours=7))
+
+
+@pytest.fixture
+def cases(factory: sessionmaker[Session], programme_id: int) -> list[Case]:
+    generated = generate(150)
+    seed(factory, programme_id, generated)
+    return generated
+
+
+def test_counts_per_batch_and_group(
+    factory: sessionmaker[Session], programme_id: int, cases: list[Case]
+) -> None:
+    result = dashboard(factory, programme_id)
+
+    keys = {(c.batch, c.group) for c in cases if c.state != "left_out"}
+    assert [(card.batch, card.group) for card in result.cards] == sorted(
+        keys, key=lambda k: (k[0], k[1] is None, k[1] or 0))
+    for card in result.cards:
+        mine = [c for c in cases if (c.batch, c.group) == (card.batch, card.group)]
+        assert card.counts == expected(mine), (card.batch, card.group)
+    assert result.total == expected(cases)
+    assert result.programme_id == programme_id
+    assert not result.is_empty
+
+
+def test_counts_per_district_sorted_the_vietnamese_way(
+    factory: sessionmaker[Session], programme_id: int, cases: list[Case]
+) -> None:
+    result = dashboard(factory, programme_id)
+
+    assert [d.district for d in result.districts] == ["Ân Thi", "Hồng Bàng", "Lê Chân", None]
+    for row in result.districts:
+        assert row.counts == expected([c for c in cases if c.district == row.district])
+
+
+def test_handovers_per_day_in_vietnam_time(
+    factory: sessionmaker[Session], programme_id: int, cases: list[Case]
+) -> None:
+    result = dashboard(factory, programme_id)
+
+    days = Counter(c.handed_over_at.astimezone(VN).date() for c in cases
+                   if c.handed_over_at is not None and c.state != "left_out")
+    assert result.handovers_per_day == tuple(sorted(days.items()))
+    # 17:00 UTC on the 23rd is already the 24th in Vietnam.
+    assert max(days) == dt.date(2017, 3, 24)
+
+
+def test_todo_counts_and_filters(
+    factory: sessionmaker[Session], programme_id: int, cases: list[Case]
+) -> None:
+    result = dashboard(factory, programme_id)
+
+    todo = {item.key: item for item in result.todo}
+    assert todo["awaiting_group"].count == sum(c.state == "awaiting_group" for c in cases)
+    assert todo["waiting"].count == sum(c.state == "waiting" for c in cases)
+    assert todo["profile_not_standardised"].count == sum(
+        c.state == "listed" and c.standardised is False for c in cases)
+    assert todo["awaiting_group"].filter == {"state": "awaiting_group"}
+    assert todo["profile_not_standardised"].filter == {
+        "state": "listed", "profile_standardised": False}
+
+
+def test_one_batch(factory: sessionmaker[Session], programme_id: int, cases: list[Case]) -> None:
+    result = dashboard(factory, programme_id, batch=2)
+
+    mine = [c for c in cases if c.batch == 2]
+    assert {card.batch for card in result.cards} == {2}
+    assert result.total == expected(mine)
+    assert sum(row.counts.listed for row in result.districts) == expected(mine).listed
+    assert sum(n for _, n in result.handovers_per_day) == expected(mine).handed_over
+    assert result.filter_for("handed_over", {"district": "Lê Chân"}) == {
+        "batch": 2, "district": "Lê Chân", "handed_over": True}
+    assert all(item.filter["batch"] == 2 for item in result.todo)
+
+
+def test_card_filters() -> None:
+    assert set(METRIC_FILTERS) == set(COUNT_FIELDS)
+    from mbfcare.services.dashboard import GroupCard
+
+    assert GroupCard(1, 2, Counts()).filter == {"batch": 1, "group": 2}
+    assert GroupCard(1, None, Counts()).filter == {"batch": 1}
+
+
+def test_empty_database_gives_an_empty_overview(factory: sessionmaker[Session]) -> None:
+    result = dashboard(factory)
+    assert not result.has_programme
+    assert result.is_empty
+    assert result.handovers_per_day == ()
+
+
+def test_programme_without_lists(factory: sessionmaker[Session], programme_id: int) -> None:
+    result = dashboard(factory)
+    assert result.programme_id == programme_id
+    assert result.is_empty
+    assert result.total == Counts()
+    assert [item.count for item in result.todo] == [0, 0, 0]
+
+
+def test_unknown_batch_or_programme(factory: sessionmaker[Session], programme_id: int) -> None:
+    with pytest.raises(NotFoundError):
+        dashboard(factory, programme_id, batch=9)
+    with pytest.raises(NotFoundError):
+        dashboard(factory, programme_id + 1)
+
+
+def test_other_programmes_are_not_counted(
+    factory: sessionmaker[Session], programme_id: int
+) -> None:
+    other = create_programme(factory, default_programme_spec())
+    seed(factory, other, generate(20, seed=1))
+    assert dashboard(factory, programme_id).is_empty
+    assert dashboard(factory, other).total == expected(generate(20, seed=1))
