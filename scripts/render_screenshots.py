@@ -1,7 +1,8 @@
 """Render the README screenshots offscreen: `python scripts/render_screenshots.py`.
 
-Builds throw-away databases (one with the default programme and 2.000 synthetic subscribers,
-one empty), opens the main window at 1280×800 and saves `docs/screenshots/*.png`.
+Builds throw-away databases (one with the default programme, 3.000 synthetic subscribers and
+batch 1 classified; one empty), opens each screen at 1280×800 and saves
+`docs/screenshots/*.png` (the overview also in English, `-en`).
 """
 
 from __future__ import annotations
@@ -10,51 +11,97 @@ import argparse
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QTimer  # noqa: E402 - after the platform is chosen
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402 - after the platform
 
 from mbfcare import APP_NAME, ORG_NAME  # noqa: E402
 from mbfcare.db import describe, open_database  # noqa: E402
 from mbfcare.io.synthetic import generate_subscribers, write_xlsx  # noqa: E402
+from mbfcare.services.classification import classify_batch  # noqa: E402
 from mbfcare.services.importing import import_subscribers  # noqa: E402
 from mbfcare.services.programmes import create_programme, default_programme_spec  # noqa: E402
 from mbfcare.ui.i18n import install_translators  # noqa: E402
+from mbfcare.ui.classify_dialog import ClassifyDialog  # noqa: E402
 from mbfcare.ui.main_window import MainWindow  # noqa: E402
+from mbfcare.ui.tasks import wait_all_runners  # noqa: E402
 
 SIZE = (1280, 800)
 
 
-def _grab(app: QApplication, db_url: str, target: Path) -> None:
-    engine, factory = open_database(db_url)
-    try:
-        window = MainWindow(factory, describe(db_url))
-        window.resize(*SIZE)
-        loaded: list[object] = []
-        window.programmes_loaded.connect(loaded.append)
-        window.show()
-        QTimer.singleShot(30000, app.quit)  # never hang if loading fails
-        window.programmes_loaded.connect(lambda _items: QTimer.singleShot(200, app.quit))
-        app.exec()
-        if not loaded:
-            raise SystemExit(f"the window did not load {db_url}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(target)):
-            raise SystemExit(f"could not write {target}")
-        print(f"wrote {target}")
+def _wait(app: QApplication, condition: Callable[[], bool], seconds: float = 30) -> None:
+    """Process events until `condition()` holds (work runs on the window's worker)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(20):  # let the last paints and layouts happen
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _save(widget: QWidget, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not widget.grab().save(str(target)):
+        raise SystemExit(f"could not write {target}")
+    print(f"wrote {target}")
+
+
+def _window(app: QApplication, factory: Any, db_url: str) -> MainWindow:
+    window = MainWindow(factory, describe(db_url), user="Nguyễn Thị Lan")
+    window.resize(*SIZE)
+    loaded: list[object] = []
+    window.programmes_loaded.connect(loaded.append)
+    window.show()
+    _wait(app, lambda: bool(loaded))
+    if not loaded:
+        raise SystemExit(f"the window did not load {db_url}")
+    return window
+
+
+def _sections(app: QApplication, factory: Any, db_url: str, extract: Path, out: Path,
+              suffix: str = "") -> None:
+    window = _window(app, factory, db_url)
+    window.show_section("dashboard")
+    _wait(app, lambda: window.dashboard.dto() is not None)
+    _save(window, out / f"tong-quan{suffix}.png")
+    if suffix:
         window.close()
-    finally:
-        engine.dispose()
+        return
+    window.show_section("care_list")
+    care = window.care_list
+    _wait(app, lambda: care.model.rowCount() > 0)
+    care.table.selectRow(0)
+    _wait(app, lambda: bool(care.detail_text()))
+    _save(window, out / "danh-sach-cham-soc.png")
+    window.show_section("import")
+    window.import_page.open_file(extract)
+    _wait(app, lambda: window.import_page.current_step() >= 1)
+    _save(window, out / "nhap-du-lieu.png")
+    window.show_section("settings")
+    _wait(app, lambda: window.settings_page.programme_id() is not None)
+    _save(window, out / "cai-dat.png")
+    window.show_section("dashboard")
+    window.open_classify(2)
+    dialog = window._dialog
+    assert isinstance(dialog, ClassifyDialog)
+    dialog.preview_button.click()
+    _wait(app, lambda: dialog.preview is not None)
+    _save(dialog, out / "xep-danh-sach.png")
+    dialog.close()
+    window.close()
 
 
 def main() -> int:
-    """Render every screenshot into `--out` (default docs/screenshots)."""
+    """Render every screen into `--out` (default docs/screenshots)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
@@ -66,22 +113,36 @@ def main() -> int:
         tmp = Path(tmp_name)
         os.environ["MBFCARE_HOME"] = str(tmp / "home")  # rejects and backups stay in tmp
         os.environ.pop("MBFCARE_DB", None)
-        install_translators(app, "vi")
+        translators = install_translators(app, "vi")
 
         full_url = f"sqlite:///{(tmp / 'main.sqlite').as_posix()}"
         engine, factory = open_database(full_url)
         create_programme(factory, default_programme_spec())
-        subs = generate_subscribers(2000, seed=7)
-        extract = write_xlsx(tmp / "extract.xlsx", subs, seed=7)
-        care = extract.care_month  # "MM/YYYY" (older synthetic versions: a (year, month) pair)
+        subs = generate_subscribers(3000, seed=7)
+        extract = write_xlsx(tmp / "trich_xuat_thang_05.xlsx", subs, seed=7)
+        care = extract.care_month
         care_month = care if isinstance(care, str) else f"{care[1]:02d}/{care[0]}"
-        result = import_subscribers(factory, extract.path, care_month=care_month)
+        result = import_subscribers(factory, extract.path, batch=1, care_month=care_month)
         print(f"imported {result.imported} subscribers, rejected {result.rejected}")
+        classify_batch(factory, batch=1, care_month=care_month, plan={1: 300})
+        classify_batch(factory, batch=2, care_month=care_month, dry_run=True)
+        _sections(app, factory, full_url, extract.path, args.out)
+        for translator in translators:
+            app.removeTranslator(translator)
+        translators = install_translators(app, "en")
+        _sections(app, factory, full_url, extract.path, args.out, suffix="-en")
+        for translator in translators:
+            app.removeTranslator(translator)
+        install_translators(app, "vi")
         engine.dispose()
-        _grab(app, full_url, args.out / "main-window.png")
 
         empty_url = f"sqlite:///{(tmp / 'empty.sqlite').as_posix()}"
-        _grab(app, empty_url, args.out / "welcome.png")
+        engine, factory = open_database(empty_url)
+        window = _window(app, factory, empty_url)
+        _save(window, args.out / "welcome.png")
+        window.close()
+        wait_all_runners()
+        engine.dispose()
     return 0
 
 
