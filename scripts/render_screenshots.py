@@ -29,8 +29,8 @@ from mbfcare.io.synthetic import generate_subscribers, write_xlsx  # noqa: E402
 from mbfcare.services.classification import classify_batch  # noqa: E402
 from mbfcare.services.importing import import_subscribers  # noqa: E402
 from mbfcare.services.programmes import create_programme, default_programme_spec  # noqa: E402
-from mbfcare.ui.i18n import install_translators  # noqa: E402
 from mbfcare.ui.classify_dialog import ClassifyDialog  # noqa: E402
+from mbfcare.ui.i18n import install_translators  # noqa: E402
 from mbfcare.ui.main_window import MainWindow  # noqa: E402
 from mbfcare.ui.tasks import wait_all_runners  # noqa: E402
 

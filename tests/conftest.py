@@ -39,6 +39,18 @@ def _collect_on_main_thread() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _private_qsettings(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Window state and recent files of a test go to its own folder, not the user's."""
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        return
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "qsettings"))
+
+
+@pytest.fixture(autouse=True)
 def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own MBFCARE_HOME (database, rejects, backups, logs)."""
     home = tmp_path / "home"
