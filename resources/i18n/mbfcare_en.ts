@@ -6,7 +6,7 @@
     <message>
         <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="+321"/>
         <source>Thứ tự chờ: {rank}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Waiting position: {rank}.</translation>
     </message>
 </context>
 <context>
@@ -18,178 +18,306 @@
     </message>
 </context>
 <context>
+    <name>CareListTableModel</name>
+    <message>
+        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="-273"/>
+        <source>Trong danh sách</source>
+        <translation>On the list</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Danh sách chờ</source>
+        <translation>Waiting list</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chờ quyết định nhóm</source>
+        <translation>Awaiting a group decision</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Không chăm sóc (đã quyết định)</source>
+        <translation>Not cared for (decided)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Trong danh sách chăm sóc của nhóm, sẽ được trao quà.</source>
+        <translation>On the group's care list; will receive the gift.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đủ điều kiện nhưng quà của đợt đã hết theo kế hoạch: chờ theo thứ tự.</source>
+        <translation>Eligible, but the batch's planned gifts are used up: waiting in order.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mức cước căn cứ nằm giữa các nhóm: cán bộ cần quyết định nhóm.</source>
+        <translation>The charge basis falls between groups: staff must decide the group.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cán bộ đã quyết định không chăm sóc.</source>
+        <translation>Staff decided not to care for this customer.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>MBF đến tặng</source>
+        <translation>Home visit by MobiFone</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>KH đến cửa hàng nhận</source>
+        <translation>Store pick-up</translation>
+    </message>
+    <message>
+        <location line="+53"/>
+        <source>Đợt</source>
+        <translation>Batch</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Số thuê bao</source>
+        <translation>Subscriber number</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Họ tên</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nhóm</source>
+        <translation>Group</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hình thức</source>
+        <translation>Delivery</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Quận/Huyện</source>
+        <translation>District</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cửa hàng</source>
+        <translation>Store</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cước n-3</source>
+        <translation>Charge n-3</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cước n-4</source>
+        <translation>Charge n-4</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cước n-5</source>
+        <translation>Charge n-5</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mức cước căn cứ</source>
+        <translation>Charge basis</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Năm sử dụng</source>
+        <translation>Years of use</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Trạng thái</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Thứ tự chờ</source>
+        <translation>Waiting position</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Người phụ trách</source>
+        <translation>Responsible</translation>
+    </message>
+</context>
+<context>
     <name>CareListWidget</name>
     <message>
         <location filename="../../mbfcare/ui/care_list.py" line="+84"/>
         <source>Số thuê bao hoặc tên, không dấu cũng được</source>
-        <translation type="unfinished"></translation>
+        <translation>Subscriber number or name (accents optional)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Xuất Excel</source>
-        <translation type="unfinished"></translation>
+        <translation>Export to Excel</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuất danh sách đang xem ra tệp Excel (Ctrl+E)</source>
-        <translation type="unfinished"></translation>
+        <translation>Export the list shown to an Excel file (Ctrl+E)</translation>
     </message>
     <message>
         <location line="+26"/>
         <source>Chọn một khách hàng để xem chi tiết.</source>
-        <translation type="unfinished"></translation>
+        <translation>Select a customer to see the details.</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Đợt</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Group</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hình thức</source>
-        <translation type="unfinished"></translation>
+        <translation>Delivery</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Quận/Huyện</source>
-        <translation type="unfinished"></translation>
+        <translation>District</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cửa hàng</source>
-        <translation type="unfinished"></translation>
+        <translation>Store</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trạng thái</source>
-        <translation type="unfinished"></translation>
+        <translation>Status</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Tìm:</source>
-        <translation type="unfinished"></translation>
+        <translation>Search:</translation>
     </message>
     <message>
         <location line="+157"/>
         <location line="+9"/>
         <source>Tất cả</source>
-        <translation type="unfinished"></translation>
+        <translation>All</translation>
     </message>
     <message>
         <location line="+14"/>
         <location line="+27"/>
         <source>Nhóm {n}</source>
-        <translation type="unfinished"></translation>
+        <translation>Group {n}</translation>
     </message>
     <message>
         <location line="-26"/>
         <source>Chờ quyết định</source>
-        <translation type="unfinished"></translation>
+        <translation>Awaiting decision</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>{count} KH</source>
-        <translation type="unfinished"></translation>
+        <translation>{count} customers</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>chưa có nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>no group yet</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Đợt {n} ({month})</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {n} ({month})</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>kích hoạt {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>activated {date}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{years} năm sử dụng ({band})</source>
-        <translation type="unfinished"></translation>
+        <translation>{years} years of use ({band})</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Người phụ trách: {who}</source>
-        <translation type="unfinished"></translation>
+        <translation>Responsible: {who}</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>SMS</source>
-        <translation type="unfinished"></translation>
+        <translation>SMS</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Chuẩn hóa thông tin</source>
-        <translation type="unfinished"></translation>
+        <translation>Profile standardisation</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trao quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Hand over the gift</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Tư vấn gói cước</source>
-        <translation type="unfinished"></translation>
+        <translation>Tariff plan advice</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Giải đáp thắc mắc</source>
-        <translation type="unfinished"></translation>
+        <translation>Answer questions</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Khảo sát</source>
-        <translation type="unfinished"></translation>
+        <translation>Survey</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Nhập lần đầu</source>
-        <translation type="unfinished"></translation>
+        <translation>First import</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Cập nhật</source>
-        <translation type="unfinished"></translation>
+        <translation>Update</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xếp danh sách</source>
-        <translation type="unfinished"></translation>
+        <translation>Build list</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Quyết định nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Group decision</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>quy định phiên bản {v}</source>
-        <translation type="unfinished"></translation>
+        <translation>rules version {v}</translation>
     </message>
     <message>
         <location line="+67"/>
         <source>Xuất danh sách ra Excel</source>
-        <translation type="unfinished"></translation>
+        <translation>Export the list to Excel</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tệp Excel (*.xlsx)</source>
-        <translation type="unfinished"></translation>
+        <translation>Excel files (*.xlsx)</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Đã xuất {rows} KH ra tệp {file}</source>
-        <translation type="unfinished"></translation>
+        <translation>Exported {rows} customers to {file}</translation>
     </message>
 </context>
 <context>
@@ -197,102 +325,102 @@
     <message>
         <location filename="../../mbfcare/ui/classify_dialog.py" line="+58"/>
         <source>Xếp danh sách đợt {batch}</source>
-        <translation type="unfinished"></translation>
+        <translation>Build the list for batch {batch}</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Tháng chăm sóc:</source>
-        <translation type="unfinished"></translation>
+        <translation>Care month:</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>không giới hạn</source>
-        <translation type="unfinished"></translation>
+        <translation>unlimited</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Số quà loại {n} dự kiến:</source>
-        <translation type="unfinished"></translation>
+        <translation>Planned type {n} gifts:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Bấm «Xem trước» để xem số lượng trước khi lưu.</source>
-        <translation type="unfinished"></translation>
+        <translation>Click «Preview» to see the counts before saving.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Kết quả</source>
-        <translation type="unfinished"></translation>
+        <translation>Result</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Số KH</source>
-        <translation type="unfinished"></translation>
+        <translation>Customers</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Xem trước</source>
-        <translation type="unfinished"></translation>
+        <translation>Preview</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Xếp danh sách</source>
-        <translation type="unfinished"></translation>
+        <translation>Build list</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Đóng</source>
-        <translation type="unfinished"></translation>
+        <translation>Close</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Đang tính…</source>
-        <translation type="unfinished"></translation>
+        <translation>Calculating…</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Xếp lại đợt {batch} sẽ thêm {added} KH, giữ nguyên {kept} KH đã có trong danh sách.</source>
-        <translation type="unfinished"></translation>
+        <translation>Rebuilding batch {batch} will add {added} customers and keep the {kept} customers already in the list.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Lưu danh sách đợt {batch}: {added} KH.</source>
-        <translation type="unfinished"></translation>
+        <translation>Save the list for batch {batch}: {added} customers.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Xếp danh sách đợt {batch}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Build the list for batch {batch}?</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Nhóm {n}</source>
-        <translation type="unfinished"></translation>
+        <translation>Group {n}</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chờ quyết định nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Awaiting a group decision</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Danh sách chờ (thiếu quà)</source>
-        <translation type="unfinished"></translation>
+        <translation>Waiting list (out of gifts)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Không đủ điều kiện – {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>Not eligible – {reason}</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Đợt {batch}, tháng chăm sóc {month}; chu kỳ căn cứ {cycles}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {batch}, care month {month}; basis cycles {cycles}.</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Đã xếp đợt {batch}: thêm {added} KH, {gap} KH chờ quyết định nhóm.</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {batch} built: {added} customers added, {gap} awaiting a group decision.</translation>
     </message>
 </context>
 <context>
@@ -300,22 +428,22 @@
     <message>
         <location filename="../../mbfcare/ui/crash_dialog.py" line="+31"/>
         <source>MBF Care gặp lỗi không mong đợi</source>
-        <translation type="unfinished"></translation>
+        <translation>MBF Care hit an unexpected error</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Thao tác vừa rồi không hoàn thành và không có dữ liệu nào bị ghi dở. Hãy thử lại; nếu lỗi lặp lại, gửi nội dung dưới đây cho bộ phận IT.</source>
-        <translation type="unfinished"></translation>
+        <translation>The last action did not complete and no data was partly written. Please try again; if the error recurs, send the text below to the IT department.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Nhật ký: {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Log: {path}</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Sao chép</source>
-        <translation type="unfinished"></translation>
+        <translation>Copy</translation>
     </message>
 </context>
 <context>
@@ -323,147 +451,147 @@
     <message>
         <location filename="../../mbfcare/ui/dashboard.py" line="+122"/>
         <source>Trong danh sách</source>
-        <translation type="unfinished"></translation>
+        <translation>In the list</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Danh sách chờ</source>
-        <translation type="unfinished"></translation>
+        <translation>Waiting list</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chờ quyết định nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Awaiting a group decision</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã có thao tác</source>
-        <translation type="unfinished"></translation>
+        <translation>Actioned</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã trao quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift handed over</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>KH chờ quyết định nhóm (mức cước nằm giữa hai nhóm)</source>
-        <translation type="unfinished"></translation>
+        <translation>Customers awaiting a group decision (charge basis between two groups)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>KH trong danh sách chờ (vượt số quà dự kiến)</source>
-        <translation type="unfinished"></translation>
+        <translation>Customers on the waiting list (beyond the planned gifts)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>KH cần chuẩn hóa thông tin (thu thập phiếu thông tin khi gặp KH)</source>
-        <translation type="unfinished"></translation>
+        <translation>Customers needing profile standardisation (collect the information form when meeting them)</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>Tổng quan</source>
-        <translation type="unfinished"></translation>
+        <translation>Overview</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Làm mới</source>
-        <translation type="unfinished"></translation>
+        <translation>Refresh</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đọc lại số liệu (F5)</source>
-        <translation type="unfinished"></translation>
+        <translation>Reload the figures (F5)</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Cần làm</source>
-        <translation type="unfinished"></translation>
+        <translation>To do</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Theo đợt và nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>By batch and group</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Theo quận/huyện</source>
-        <translation type="unfinished"></translation>
+        <translation>By district</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Trao quà theo ngày</source>
-        <translation type="unfinished"></translation>
+        <translation>Gifts handed over by day</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Chưa có lượt trao quà nào được ghi nhận.</source>
-        <translation type="unfinished"></translation>
+        <translation>No gift handovers recorded yet.</translation>
     </message>
     <message>
         <location line="+39"/>
         <source>Đang tải…</source>
-        <translation type="unfinished"></translation>
+        <translation>Loading…</translation>
     </message>
     <message>
         <location line="+30"/>
         <source>Không đọc được số liệu.</source>
-        <translation type="unfinished"></translation>
+        <translation>Could not read the figures.</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>· cả chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>· whole programme</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>· đợt {batch}</source>
-        <translation type="unfinished"></translation>
+        <translation>· batch {batch}</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Chưa có chương trình chăm sóc nào. Tạo chương trình và nhập dữ liệu thuê bao, số liệu sẽ hiện ở đây.</source>
-        <translation type="unfinished"></translation>
+        <translation>No care programme yet. Create a programme and import subscriber data; the figures will appear here.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Chương trình chưa có danh sách chăm sóc. Nhập dữ liệu thuê bao rồi xếp đợt, số liệu sẽ hiện ở đây.</source>
-        <translation type="unfinished"></translation>
+        <translation>The programme has no care list yet. Import subscriber data and build a batch; the figures will appear here.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Đợt {batch} chưa có danh sách chăm sóc. Nhập dữ liệu thuê bao rồi xếp đợt, số liệu sẽ hiện ở đây.</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {batch} has no care list yet. Import subscriber data and build the batch; the figures will appear here.</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Không còn việc nào cần làm.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nothing left to do.</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Đợt {batch} · Chưa xếp nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {batch} · No group yet</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đợt {batch} · Nhóm {group}</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {batch} · Group {group}</translation>
     </message>
     <message>
         <location line="+39"/>
         <source>(Chưa rõ)</source>
-        <translation type="unfinished"></translation>
+        <translation>(Unknown)</translation>
     </message>
     <message>
         <location line="+48"/>
         <source>Bấm vào một cột để mở danh sách chăm sóc của quận/huyện đó.</source>
-        <translation type="unfinished"></translation>
+        <translation>Click a bar to open the care list for that district.</translation>
     </message>
     <message>
         <location line="+23"/>
         <source>Số KH được trao quà trong ngày</source>
-        <translation type="unfinished"></translation>
+        <translation>Customers handed a gift that day</translation>
     </message>
 </context>
 <context>
@@ -471,7 +599,7 @@
     <message>
         <location filename="../../mbfcare/ui/import_wizard.py" line="+249"/>
         <source>Kéo tệp Excel (.xlsx, .xlsm, .xls) hoặc CSV thả vào đây</source>
-        <translation type="unfinished"></translation>
+        <translation>Drop an Excel (.xlsx, .xlsm, .xls) or CSV file here</translation>
     </message>
 </context>
 <context>
@@ -479,97 +607,97 @@
     <message>
         <location filename="../../mbfcare/ui/classify_dialog.py" line="+44"/>
         <source>Quyết định nhóm cho KH ngoài các nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Group decision for customers outside the groups</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Mức cước căn cứ của các KH dưới đây không thuộc nhóm nào theo quy định. Chọn nhóm hoặc «Không chọn» cho từng KH và ghi lý do.</source>
-        <translation type="unfinished"></translation>
+        <translation>The charge basis of the customers below falls in no group under the rules. Choose a group or «Not selected» for each customer and give a reason.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Số thuê bao</source>
-        <translation type="unfinished"></translation>
+        <translation>Subscriber number</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Họ tên</source>
-        <translation type="unfinished"></translation>
+        <translation>Full name</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Quận/Huyện</source>
-        <translation type="unfinished"></translation>
+        <translation>District</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cước 3 chu kỳ</source>
-        <translation type="unfinished"></translation>
+        <translation>Charges, 3 cycles</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Mức căn cứ</source>
-        <translation type="unfinished"></translation>
+        <translation>Basis</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Quyết định</source>
-        <translation type="unfinished"></translation>
+        <translation>Decision</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>ví dụ: Giám đốc duyệt ngày 05/09/2017</source>
-        <translation type="unfinished"></translation>
+        <translation>e.g. Approved by the director on 05/09/2017</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lý do:</source>
-        <translation type="unfinished"></translation>
+        <translation>Reason:</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Lưu quyết định</source>
-        <translation type="unfinished"></translation>
+        <translation>Save decisions</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Đóng</source>
-        <translation type="unfinished"></translation>
+        <translation>Close</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>— chưa quyết định —</source>
-        <translation type="unfinished"></translation>
+        <translation>— undecided —</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Nhóm 1</source>
-        <translation type="unfinished"></translation>
+        <translation>Group 1</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhóm 2</source>
-        <translation type="unfinished"></translation>
+        <translation>Group 2</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Không chọn</source>
-        <translation type="unfinished"></translation>
+        <translation>Not selected</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>Chưa chọn quyết định cho KH nào.</source>
-        <translation type="unfinished"></translation>
+        <translation>No decision chosen for any customer.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Cần ghi lý do của quyết định.</source>
-        <translation type="unfinished"></translation>
+        <translation>A reason for the decision is required.</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Đã lưu {n} quyết định nhóm.</source>
-        <translation type="unfinished"></translation>
+        <translation>Saved {n} group decisions.</translation>
     </message>
 </context>
 <context>
@@ -577,331 +705,331 @@
     <message>
         <location filename="../../mbfcare/ui/import_wizard.py" line="+102"/>
         <source>Đang đọc {name}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Reading {name}…</translation>
     </message>
     <message>
         <location line="+23"/>
         <source>1 Chọn tệp</source>
-        <translation type="unfinished"></translation>
+        <translation>1 Choose file</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>2 Sheet &amp; dòng tiêu đề</source>
-        <translation type="unfinished"></translation>
+        <translation>2 Sheet &amp; header row</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>3 Ghép cột</source>
-        <translation type="unfinished"></translation>
+        <translation>3 Map columns</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>4 Kiểm tra</source>
-        <translation type="unfinished"></translation>
+        <translation>4 Check</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>5 Nhập</source>
-        <translation type="unfinished"></translation>
+        <translation>5 Import</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>6 Kết quả</source>
-        <translation type="unfinished"></translation>
+        <translation>6 Result</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Quay lại (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Back (Esc)</translation>
     </message>
     <message>
         <location line="+2"/>
         <location line="+161"/>
         <source>Tiếp tục (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Next (Enter)</translation>
     </message>
     <message>
         <location line="-151"/>
         <source>Chọn tệp…</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose file…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chọn tệp danh sách thuê bao (Excel hoặc CSV)</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose a subscriber list file (Excel or CSV)</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Tệp gần đây (Enter để mở tệp đang chọn):</source>
-        <translation type="unfinished"></translation>
+        <translation>Recent files (Enter opens the selected file):</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Sheet:</source>
-        <translation type="unfinished"></translation>
+        <translation>Sheet:</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>(chưa chọn)</source>
-        <translation type="unfinished"></translation>
+        <translation>(none selected)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Dùng dòng đang chọn làm tiêu đề</source>
-        <translation type="unfinished"></translation>
+        <translation>Use the selected row as the header</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Dòng tiêu đề:</source>
-        <translation type="unfinished"></translation>
+        <translation>Header row:</translation>
     </message>
     <message>
         <location line="+20"/>
         <location line="+327"/>
         <source>Không gắn đợt</source>
-        <translation type="unfinished"></translation>
+        <translation>No batch</translation>
     </message>
     <message>
         <location line="-325"/>
         <source>Đợt:</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>MM/YYYY, ví dụ 09/2017</source>
-        <translation type="unfinished"></translation>
+        <translation>MM/YYYY, e.g. 09/2017</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Tháng chăm sóc:</source>
-        <translation type="unfinished"></translation>
+        <translation>Care month:</translation>
     </message>
     <message>
         <location line="+28"/>
         <source>Lý do từ chối:</source>
-        <translation type="unfinished"></translation>
+        <translation>Rejection reasons:</translation>
     </message>
     <message>
         <location line="+2"/>
         <location line="+7"/>
         <source>Lý do</source>
-        <translation type="unfinished"></translation>
+        <translation>Reason</translation>
     </message>
     <message>
         <location line="-7"/>
         <source>Số dòng</source>
-        <translation type="unfinished"></translation>
+        <translation>Rows</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Các dòng bị từ chối đầu tiên:</source>
-        <translation type="unfinished"></translation>
+        <translation>First rejected rows:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Dòng</source>
-        <translation type="unfinished"></translation>
+        <translation>Row</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Hủy (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancel (Esc)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Dừng và hoàn tác: không có gì được lưu</source>
-        <translation type="unfinished"></translation>
+        <translation>Stop and roll back: nothing is saved</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Mở tệp dòng bị từ chối</source>
-        <translation type="unfinished"></translation>
+        <translation>Open the rejected rows file</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Xếp danh sách đợt…</source>
-        <translation type="unfinished"></translation>
+        <translation>Build batch list…</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Nhập tệp khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Import another file</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>Kiểm tra (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Check (Enter)</translation>
     </message>
     <message>
         <location line="+0"/>
         <location line="+1"/>
         <source>Nhập (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Import (Enter)</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Nhập tệp khác (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Import another file (Enter)</translation>
     </message>
     <message>
         <location line="+107"/>
         <source>Chọn tệp danh sách thuê bao</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose a subscriber list file</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bảng tính và CSV (*.xlsx *.xlsm *.xls *.csv);;Mọi tệp (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>Spreadsheets and CSV (*.xlsx *.xlsm *.xls *.csv);;All files (*)</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Không đọc được tệp.</source>
-        <translation type="unfinished"></translation>
+        <translation>Could not read the file.</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>(tệp CSV)</source>
-        <translation type="unfinished"></translation>
+        <translation>(CSV file)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{name} — {rows} dòng</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} — {rows} rows</translation>
     </message>
     <message>
         <location line="+18"/>
         <source>⚠ Không tìm thấy dòng tiêu đề có cột số thuê bao. Chọn dòng tiêu đề trong bảng dưới rồi bấm &quot;Dùng dòng đang chọn làm tiêu đề&quot;.</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ No header row with a subscriber number column was found. Select the header row in the table below, then click &quot;Use the selected row as the header&quot;.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Dòng tiêu đề tìm thấy: dòng {row} (tô màu, đánh dấu ▶).</source>
-        <translation type="unfinished"></translation>
+        <translation>Header row found: row {row} (highlighted, marked ▶).</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Dòng tiêu đề do bạn chọn: dòng {row} (tô màu, đánh dấu ▶).</source>
-        <translation type="unfinished"></translation>
+        <translation>Header row you chose: row {row} (highlighted, marked ▶).</translation>
     </message>
     <message>
         <location line="+56"/>
         <source>Đợt {n} – {month}</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {n} – {month}</translation>
     </message>
     <message>
         <location line="+42"/>
         <source>Trường</source>
-        <translation type="unfinished"></translation>
+        <translation>Field</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Cột trong tệp</source>
-        <translation type="unfinished"></translation>
+        <translation>Column in file</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Kiểm tra</source>
-        <translation type="unfinished"></translation>
+        <translation>Check</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Giá trị mẫu</source>
-        <translation type="unfinished"></translation>
+        <translation>Sample values</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Đã dùng cách ghép cột lưu lần trước cho tệp có cùng dòng tiêu đề.</source>
-        <translation type="unfinished"></translation>
+        <translation>Used the column mapping saved last time for a file with the same header row.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Cước: {header}</source>
-        <translation type="unfinished"></translation>
+        <translation>Charge: {header}</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>(không dùng)</source>
-        <translation type="unfinished"></translation>
+        <translation>(not used)</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>{letter} (không có tiêu đề)</source>
-        <translation type="unfinished"></translation>
+        <translation>{letter} (no header)</translation>
     </message>
     <message>
         <location line="+41"/>
         <source>⚠ Bắt buộc – chưa ghép cột</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ Required – no column mapped</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>— không dùng</source>
-        <translation type="unfinished"></translation>
+        <translation>— not used</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>⚠ Cột này đã ghép cho trường khác</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ This column is already mapped to another field</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>✓ chu kỳ {month}</source>
-        <translation type="unfinished"></translation>
+        <translation>✓ cycle {month}</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>⚠ Cần tháng chăm sóc</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ Care month needed</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>✓</source>
-        <translation type="unfinished"></translation>
+        <translation>✓</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Tháng chăm sóc của đợt {n} sẽ đổi từ {old} thành {new}.</source>
-        <translation type="unfinished"></translation>
+        <translation>The care month of batch {n} will change from {old} to {new}.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Tháng chăm sóc viết dạng MM/YYYY, ví dụ 09/2017.</source>
-        <translation type="unfinished"></translation>
+        <translation>Write the care month as MM/YYYY, e.g. 09/2017.</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Chưa chọn dòng tiêu đề.</source>
-        <translation type="unfinished"></translation>
+        <translation>No header row chosen.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Chưa ghép cột cho: {fields}.</source>
-        <translation type="unfinished"></translation>
+        <translation>No column mapped for: {fields}.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Tệp chưa có cột cước nào (ví dụ &apos;Cước T-3&apos; hoặc &apos;Cước 06/2017&apos;).</source>
-        <translation type="unfinished"></translation>
+        <translation>The file has no charge columns (e.g. &apos;Cước T-3&apos; or &apos;Cước 06/2017&apos;).</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Có cột được ghép cho hai trường; mỗi cột chỉ ghép một trường.</source>
-        <translation type="unfinished"></translation>
+        <translation>A column is mapped to two fields; each column can map to only one field.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Tháng chăm sóc &apos;{text}&apos; không hợp lệ: viết MM/YYYY.</source>
-        <translation type="unfinished"></translation>
+        <translation>Care month &apos;{text}&apos; is invalid: write MM/YYYY.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Các cột cước tính theo tháng chăm sóc: chọn đợt hoặc nhập tháng chăm sóc.</source>
-        <translation type="unfinished"></translation>
+        <translation>The charge columns are relative to the care month: choose a batch or enter a care month.</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Đang kiểm tra tệp (chưa lưu gì)…</source>
-        <translation type="unfinished"></translation>
+        <translation>Checking the file (nothing saved yet)…</translation>
     </message>
     <message>
         <location line="+9"/>
@@ -911,102 +1039,107 @@ Cập nhật: {updated}
 Không đổi: {unchanged}
 Bị từ chối: {rejected} (trong đó trùng số thuê bao: {duplicates})
 Chu kỳ cước: {cycles}</source>
-        <translation type="unfinished"></translation>
+        <translation>Data rows: {rows}
+New: {new}
+Updated: {updated}
+Unchanged: {unchanged}
+Rejected: {rejected} (of which duplicate subscriber numbers: {duplicates})
+Billing cycles: {cycles}</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Kết quả kiểm tra (chưa lưu gì):</source>
-        <translation type="unfinished"></translation>
+        <translation>Check result (nothing saved yet):</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>Thiếu số thuê bao</source>
-        <translation type="unfinished"></translation>
+        <translation>Missing subscriber number</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Số thuê bao không hợp lệ</source>
-        <translation type="unfinished"></translation>
+        <translation>Invalid subscriber number</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Thiếu loại thuê bao (trả trước/trả sau)</source>
-        <translation type="unfinished"></translation>
+        <translation>Missing subscriber type (prepaid/postpaid)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Loại thuê bao không rõ</source>
-        <translation type="unfinished"></translation>
+        <translation>Unknown subscriber type</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Thiếu trạng thái thuê bao</source>
-        <translation type="unfinished"></translation>
+        <translation>Missing subscriber status</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trạng thái không rõ</source>
-        <translation type="unfinished"></translation>
+        <translation>Unknown status</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cước không đọc được</source>
-        <translation type="unfinished"></translation>
+        <translation>Unreadable charge</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ngày không đọc được</source>
-        <translation type="unfinished"></translation>
+        <translation>Unreadable date</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Giá trị Có/Không không rõ</source>
-        <translation type="unfinished"></translation>
+        <translation>Unclear Yes/No value</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Không nhận ra tỉnh/thành phố</source>
-        <translation type="unfinished"></translation>
+        <translation>Unrecognised province/city</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trùng số thuê bao (giữ dòng sau)</source>
-        <translation type="unfinished"></translation>
+        <translation>Duplicate subscriber number (later row kept)</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Đang nhập {name}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Importing {name}…</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>{done} / {total} dòng · {rate} dòng/giây</source>
-        <translation type="unfinished"></translation>
+        <translation>{done} / {total} rows · {rate} rows/s</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Đang hủy và hoàn tác…</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancelling and rolling back…</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Đã nhập xong {name}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Finished importing {name}.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Xếp danh sách đợt {n}</source>
-        <translation type="unfinished"></translation>
+        <translation>Build the list for batch {n}</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xếp danh sách đợt… (chưa chọn đợt)</source>
-        <translation type="unfinished"></translation>
+        <translation>Build batch list… (no batch chosen)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Đã nhập {count} thuê bao, từ chối {rejected} dòng</source>
-        <translation type="unfinished"></translation>
+        <translation>Imported {count} subscribers, rejected {rejected} rows</translation>
     </message>
 </context>
 <context>
@@ -1049,22 +1182,22 @@ Chu kỳ cước: {cycles}</source>
     <message>
         <location line="+25"/>
         <source>▣  Tổng quan</source>
-        <translation type="unfinished"></translation>
+        <translation>▣  Overview</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>⇪  Nhập dữ liệu</source>
-        <translation type="unfinished"></translation>
+        <translation>⇪  Import</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>☰  Danh sách chăm sóc</source>
-        <translation type="unfinished"></translation>
+        <translation>☰  Care list</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>⚙  Cài đặt</source>
-        <translation type="unfinished"></translation>
+        <translation>⚙  Settings</translation>
     </message>
     <message>
         <location line="+45"/>
@@ -1125,98 +1258,99 @@ Chu kỳ cước: {cycles}</source>
         <location line="-230"/>
         <source>Cơ sở dữ liệu chưa có chương trình chăm sóc khách hàng nào.
 Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 đợt) để bắt đầu, hoặc mở một cơ sở dữ liệu đã có.</source>
-        <translation type="unfinished"></translation>
+        <translation>The database has no customer care programme yet.
+Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups, 4 batches) to start, or open an existing database.</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Dữ liệu được lưu tại: {db}</source>
-        <translation type="unfinished"></translation>
+        <translation>Data is stored in: {db}</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Mở cơ sở dữ liệu khác…</source>
-        <translation type="unfinished"></translation>
+        <translation>Open another database…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Kết nối máy chủ…</source>
-        <translation type="unfinished"></translation>
+        <translation>Connect to a server…</translation>
     </message>
     <message>
         <location line="+25"/>
         <source>&amp;Mở cơ sở dữ liệu khác…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Open another database…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Kết nối máy chủ…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Connect to a server…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Xuất gửi KV5…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Export for Region 5…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Tệp Excel gửi MobiFone KV5</source>
-        <translation type="unfinished"></translation>
+        <translation>Excel file for MobiFone Region 5</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Nhập danh sách thuê bao…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Import subscriber list…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Xếp danh sách đợt…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Build batch list…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Quyết định nhóm…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Group decisions…</translation>
     </message>
     <message>
         <location line="+22"/>
         <source>&amp;Chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Programme</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Dữ liệu</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Data</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Xem</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;View</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Chương trình và đợt</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme and batch</translation>
     </message>
     <message>
         <location line="+3"/>
         <source> Chương trình: </source>
-        <translation type="unfinished"></translation>
+        <translation> Programme: </translation>
     </message>
     <message>
         <location line="+5"/>
         <source>  Đợt: </source>
-        <translation type="unfinished"></translation>
+        <translation>  Batch: </translation>
     </message>
     <message>
         <location line="+79"/>
         <location line="+17"/>
         <source>Đợt {number} ({month})</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {number} ({month})</translation>
     </message>
     <message>
         <location line="+23"/>
         <source>Chương trình:</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme:</translation>
     </message>
     <message>
         <location line="+22"/>
@@ -1226,53 +1360,54 @@ Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 �
     <message>
         <location line="+2"/>
         <source>bình quân các chu kỳ cước n-3, n-4, n-5 (làm tròn xuống)</source>
-        <translation type="unfinished"></translation>
+        <translation>average of billing cycles n-3, n-4, n-5 (rounded down)</translation>
     </message>
     <message>
         <location line="+74"/>
         <source>Đã nhập {imported} thuê bao mới, cập nhật {updated}, từ chối {rejected} dòng.</source>
-        <translation type="unfinished"></translation>
+        <translation>Imported {imported} new subscribers, updated {updated}, rejected {rejected} rows.</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Mở cơ sở dữ liệu</source>
-        <translation type="unfinished"></translation>
+        <translation>Open database</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cơ sở dữ liệu MBF Care (*.sqlite *.db)</source>
-        <translation type="unfinished"></translation>
+        <translation>MBF Care databases (*.sqlite *.db)</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Kết nối máy chủ</source>
-        <translation type="unfinished"></translation>
+        <translation>Connect to a server</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Địa chỉ máy chủ PostgreSQL, ví dụ
 postgresql+psycopg://nguoidung:matkhau@192.168.1.10/mbfcare</source>
-        <translation type="unfinished"></translation>
+        <translation>PostgreSQL server address, e.g.
+postgresql+psycopg://user:password@192.168.1.10/mbfcare</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Xuất tệp gửi MobiFone KV5</source>
-        <translation type="unfinished"></translation>
+        <translation>Export file for MobiFone Region 5</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tệp Excel (*.xlsx)</source>
-        <translation type="unfinished"></translation>
+        <translation>Excel files (*.xlsx)</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Đã xuất {file} ({rows} dòng chi tiết).</source>
-        <translation type="unfinished"></translation>
+        <translation>Exported {file} ({rows} detail rows).</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Đang xử lý…</source>
-        <translation type="unfinished"></translation>
+        <translation>Working…</translation>
     </message>
     <message>
         <location line="+7"/>
@@ -1282,7 +1417,12 @@ Quản lý chương trình chăm sóc khách hàng và trao quà tặng của Mo
 
 Cơ sở dữ liệu: {db}
 Thư mục dữ liệu: {home}</source>
-        <translation type="unfinished"></translation>
+        <translation>MBF Care {version}
+
+Manages MobiFone (Region 5) customer care and gift programmes.
+
+Database: {db}
+Data folder: {home}</translation>
     </message>
     <message>
         <location line="-59"/>
@@ -1300,7 +1440,7 @@ Thư mục dữ liệu: {home}</source>
     <message>
         <location filename="../../mbfcare/ui/dashboard.py" line="-339"/>
         <source>Mở danh sách chăm sóc: {what}</source>
-        <translation type="unfinished"></translation>
+        <translation>Open the care list: {what}</translation>
     </message>
 </context>
 <context>
@@ -1308,7 +1448,7 @@ Thư mục dữ liệu: {home}</source>
     <message>
         <location filename="../../mbfcare/ui/import_wizard.py" line="-843"/>
         <source>{letter} (ẩn)</source>
-        <translation type="unfinished"></translation>
+        <translation>{letter} (hidden)</translation>
     </message>
 </context>
 <context>
@@ -1316,219 +1456,219 @@ Thư mục dữ liệu: {home}</source>
     <message>
         <location filename="../../mbfcare/ui/settings_page.py" line="+185"/>
         <source>Chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ngôn ngữ</source>
-        <translation type="unfinished"></translation>
+        <translation>Language</translation>
     </message>
     <message>
         <location line="+18"/>
         <source>Chưa có chương trình để cài đặt.</source>
-        <translation type="unfinished"></translation>
+        <translation>No programme to configure yet.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Đang đọc chương trình…</source>
-        <translation type="unfinished"></translation>
+        <translation>Reading the programme…</translation>
     </message>
     <message>
         <location line="+59"/>
         <source>Hoàn tác</source>
-        <translation type="unfinished"></translation>
+        <translation>Revert</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bỏ các sửa đổi chưa lưu</source>
-        <translation type="unfinished"></translation>
+        <translation>Discard unsaved changes</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Lưu</source>
-        <translation type="unfinished"></translation>
+        <translation>Save</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lưu chương trình (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
+        <translation>Save the programme (Ctrl+S)</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Thông tin chung</source>
-        <translation type="unfinished"></translation>
+        <translation>General</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Tên chương trình:</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme name:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Năm:</source>
-        <translation type="unfinished">Year:</translation>
+        <translation>Year:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Khu vực:</source>
-        <translation type="unfinished">Region:</translation>
+        <translation>Region:</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Mức cước căn cứ (chu kỳ n-3, n-4, n-5)</source>
-        <translation type="unfinished"></translation>
+        <translation>Charge basis (cycles n-3, n-4, n-5)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Mỗi chu kỳ đều đạt (mặc định)</source>
-        <translation type="unfinished"></translation>
+        <translation>Every cycle meets it (default)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bình quân 3 chu kỳ</source>
-        <translation type="unfinished"></translation>
+        <translation>Average of 3 cycles</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Năm sử dụng</source>
-        <translation type="unfinished"></translation>
+        <translation>Years of use</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Các mốc (năm), cách nhau bằng dấu phẩy:</source>
-        <translation type="unfinished"></translation>
+        <translation>Thresholds (years), comma-separated:</translation>
     </message>
     <message>
         <location line="+12"/>
         <location line="+4"/>
         <source>Nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Group</translation>
     </message>
     <message>
         <location line="+0"/>
         <location line="+49"/>
         <source>Tên</source>
-        <translation type="unfinished"></translation>
+        <translation>Name</translation>
     </message>
     <message>
         <location line="-49"/>
         <source>Cận dưới</source>
-        <translation type="unfinished"></translation>
+        <translation>Lower bound</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Cận trên</source>
-        <translation type="unfinished"></translation>
+        <translation>Upper bound</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cách trao quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Delivery</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Thêm nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>Add group</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Bỏ nhóm đang chọn</source>
-        <translation type="unfinished"></translation>
+        <translation>Remove selected group</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Đợt và tháng chăm sóc</source>
-        <translation type="unfinished"></translation>
+        <translation>Batches and care months</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Thêm đợt</source>
-        <translation type="unfinished"></translation>
+        <translation>Add batch</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Bỏ đợt đang chọn</source>
-        <translation type="unfinished"></translation>
+        <translation>Remove selected batch</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Quà tặng</source>
-        <translation type="unfinished"></translation>
+        <translation>Gifts</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Loại quà / mã</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift type / code</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Thêm loại quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Add gift type</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Thêm món quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Add gift item</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Bỏ</source>
-        <translation type="unfinished"></translation>
+        <translation>Remove</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Địa bàn</source>
-        <translation type="unfinished"></translation>
+        <translation>Area</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Lọc tỉnh/thành…</source>
-        <translation type="unfinished"></translation>
+        <translation>Filter provinces…</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Lịch sử thay đổi</source>
-        <translation type="unfinished"></translation>
+        <translation>Change history</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Lúc</source>
-        <translation type="unfinished"></translation>
+        <translation>When</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Người sửa</source>
-        <translation type="unfinished"></translation>
+        <translation>Changed by</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Phiên bản quy tắc</source>
-        <translation type="unfinished"></translation>
+        <translation>Rules version</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Thay đổi</source>
-        <translation type="unfinished"></translation>
+        <translation>Change</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Ngôn ngữ giao diện</source>
-        <translation type="unfinished"></translation>
+        <translation>Interface language</translation>
     </message>
     <message>
         <location line="+48"/>
         <source>Chưa có danh sách chăm sóc nào: sửa thoải mái.</source>
-        <translation type="unfinished"></translation>
+        <translation>No care list yet: edit freely.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>🔒 Đã có {count} KH trong danh sách đợt {batches} (đã chốt).</source>
-        <translation type="unfinished"></translation>
+        <translation>🔒 {count} customers already in the list for batch {batches} (locked).</translation>
     </message>
     <message>
         <location line="+14"/>
@@ -1536,218 +1676,218 @@ Thư mục dữ liệu: {home}</source>
         <location line="+296"/>
         <location line="+41"/>
         <source>Quà loại {n}</source>
-        <translation type="unfinished"></translation>
+        <translation>Type {n} gift</translation>
     </message>
     <message>
         <location line="-378"/>
         <source>không có</source>
-        <translation type="unfinished"></translation>
+        <translation>none</translation>
     </message>
     <message>
         <location line="+3"/>
         <location line="+1"/>
         <source>tính cả</source>
-        <translation type="unfinished"></translation>
+        <translation>inclusive</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>MBF đến tặng</source>
-        <translation type="unfinished"></translation>
+        <translation>MBF delivers</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>KH đến cửa hàng nhận</source>
-        <translation type="unfinished"></translation>
+        <translation>Customer collects at store</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Để trống (bấm xuống hết cỡ): không có cận dưới</source>
-        <translation type="unfinished"></translation>
+        <translation>Leave empty (step all the way down): no lower bound</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Để trống (bấm xuống hết cỡ): không có cận trên</source>
-        <translation type="unfinished"></translation>
+        <translation>Leave empty (step all the way down): no upper bound</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Loại {n} – {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Type {n} – {name}</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Loại {n} (không còn)</source>
-        <translation type="unfinished"></translation>
+        <translation>Type {n} (removed)</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Đợt</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Tháng chăm sóc</source>
-        <translation type="unfinished"></translation>
+        <translation>Care month</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Loại {n} (dự kiến)</source>
-        <translation type="unfinished"></translation>
+        <translation>Type {n} (planned)</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>MM/YYYY</source>
-        <translation type="unfinished"></translation>
+        <translation>MM/YYYY</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tháng chăm sóc n, viết MM/YYYY; mức cước căn cứ là các chu kỳ n-3, n-4, n-5</source>
-        <translation type="unfinished"></translation>
+        <translation>Care month n, written MM/YYYY; the charge basis uses cycles n-3, n-4, n-5</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>không giới hạn</source>
-        <translation type="unfinished"></translation>
+        <translation>unlimited</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Số quà dự kiến cho đợt; quá số này KH chờ theo thứ tự</source>
-        <translation type="unfinished"></translation>
+        <translation>Planned gifts for the batch; beyond this, customers wait in order</translation>
     </message>
     <message>
         <location line="+48"/>
         <source>(không rõ)</source>
-        <translation type="unfinished"></translation>
+        <translation>(unknown)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Chưa có thay đổi nào.</source>
-        <translation type="unfinished"></translation>
+        <translation>No changes yet.</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Chưa có chương trình.</source>
-        <translation type="unfinished"></translation>
+        <translation>No programme yet.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Năm sử dụng: chỉ ghi số năm, cách nhau bằng dấu phẩy (ví dụ 0, 2, 5, 10).</source>
-        <translation type="unfinished"></translation>
+        <translation>Years of use: numbers of years only, comma-separated (e.g. 0, 2, 5, 10).</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Đợt {n}: tháng chăm sóc phải viết MM/YYYY, ví dụ 09/2017.</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch {n}: the care month must be written MM/YYYY, e.g. 09/2017.</translation>
     </message>
     <message>
         <location line="+27"/>
         <source>⚠ Chưa có nhóm nào: không ai được xếp nhóm.</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ No groups yet: nobody will be assigned a group.</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>✓ Các nhóm liền nhau, không chồng lấn</source>
-        <translation type="unfinished"></translation>
+        <translation>✓ The groups are contiguous and do not overlap</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>✗ Tháng chăm sóc của đợt {batches} phải viết MM/YYYY.</source>
-        <translation type="unfinished"></translation>
+        <translation>✗ The care month of batch {batches} must be written MM/YYYY.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Đã chọn {n} tỉnh/thành</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} provinces selected</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>⚠ Nhóm {n} không chứa mức cước nào</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ Group {n} contains no charge level</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>⚠ {amount} không thuộc nhóm nào</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ {amount} is in no group</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>⚠ Từ {low} đến {high} không thuộc nhóm nào</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ {low} to {high} is in no group</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>từ {low} trở lên</source>
-        <translation type="unfinished"></translation>
+        <translation>{low} and above</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>đúng {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>exactly {amount}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>từ {low} đến {high}</source>
-        <translation type="unfinished"></translation>
+        <translation>from {low} to {high}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>⚠ Nhóm {a} và Nhóm {b} chồng lấn: cả hai chứa mức {where}</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ Group {a} and Group {b} overlap: both contain {where}</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>từ {low} năm</source>
-        <translation type="unfinished"></translation>
+        <translation>{low}+ years</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>dưới {high} năm</source>
-        <translation type="unfinished"></translation>
+        <translation>under {high} years</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{low}–{high} năm</source>
-        <translation type="unfinished"></translation>
+        <translation>{low}–{high} years</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Có sửa đổi chưa lưu.</source>
-        <translation type="unfinished"></translation>
+        <translation>There are unsaved changes.</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã lưu.</source>
-        <translation type="unfinished"></translation>
+        <translation>Saved.</translation>
     </message>
     <message>
         <location line="+35"/>
         <source>Nhóm {n}</source>
-        <translation type="unfinished"></translation>
+        <translation>Group {n}</translation>
     </message>
     <message>
         <location line="+126"/>
         <source>Đang lưu…</source>
-        <translation type="unfinished"></translation>
+        <translation>Saving…</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>Chưa lưu: đã hủy.</source>
-        <translation type="unfinished"></translation>
+        <translation>Not saved: cancelled.</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Đã lưu chương trình ({n} thay đổi, phiên bản quy tắc {v}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme saved ({n} changes, rules version {v}).</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Không có gì thay đổi.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nothing changed.</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Đã lưu. Một số chữ đổi hẳn khi mở lại chương trình.</source>
-        <translation type="unfinished"></translation>
+        <translation>Saved. Some text changes fully only when the program is restarted.</translation>
     </message>
 </context>
 </TS>

@@ -48,8 +48,14 @@ def test_crash_dialog_shows_the_traceback_and_copies_it(qtbot: QtBot) -> None:
 def test_show_error_routes_bugs_to_the_crash_dialog(
         qapp: QApplication, recorded: list[tuple[str, str, str]],
         caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR):
-        messages.show_error(None, KeyError("x"))
+    # The application's own log setup may stop propagation to the root logger.
+    logger = logging.getLogger("mbfcare")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.ERROR, logger="mbfcare"):
+            messages.show_error(None, KeyError("x"))
+    finally:
+        logger.removeHandler(caplog.handler)
     assert recorded[0][0] == "crash"
     assert "KeyError" in recorded[0][2]
     assert "unexpected error" in caplog.text

@@ -80,8 +80,8 @@ def test_first_session(qtbot: QtBot, factory: sessionmaker[Session], tmp_path: P
     care_list._search_edit.setText("84" + number[1:])
     care_list._on_filter_changed()
     qtbot.waitUntil(lambda: care_list.model.rowCount() == 1, timeout=10000)
-    with qtbot.waitSignal(care_list.detail_shown, timeout=10000):
-        care_list.table.selectRow(0)
+    care_list.table.selectRow(0)
+    qtbot.waitUntil(lambda: "mỗi chu kỳ trên" in care_list.detail_text(), timeout=20000)
     assert "Nhóm 1" in care_list.detail_text()
     assert "mỗi chu kỳ trên 700.000 đ" in care_list.detail_text()
 

@@ -45,22 +45,27 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _CENTER = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter
 
 STATE_TEXT = {
-    "listed": QT_TRANSLATE_NOOP(_CONTEXT, "Trong danh sách"),
-    "waiting": QT_TRANSLATE_NOOP(_CONTEXT, "Danh sách chờ"),
-    "awaiting_group": QT_TRANSLATE_NOOP(_CONTEXT, "Chờ quyết định nhóm"),
-    "left_out": QT_TRANSLATE_NOOP(_CONTEXT, "Không chăm sóc (đã quyết định)"),
+    "listed": QT_TRANSLATE_NOOP("CareListTableModel", "Trong danh sách"),
+    "waiting": QT_TRANSLATE_NOOP("CareListTableModel", "Danh sách chờ"),
+    "awaiting_group": QT_TRANSLATE_NOOP("CareListTableModel", "Chờ quyết định nhóm"),
+    "left_out": QT_TRANSLATE_NOOP("CareListTableModel", "Không chăm sóc (đã quyết định)"),
 }
 STATE_TIP = {
-    "listed": QT_TRANSLATE_NOOP(_CONTEXT, "Trong danh sách chăm sóc của nhóm, sẽ được trao quà."),
+    "listed": QT_TRANSLATE_NOOP(
+        "CareListTableModel", "Trong danh sách chăm sóc của nhóm, sẽ được trao quà."
+    ),
     "waiting": QT_TRANSLATE_NOOP(
-        _CONTEXT, "Đủ điều kiện nhưng quà của đợt đã hết theo kế hoạch: chờ theo thứ tự."),
+        "CareListTableModel",
+        "Đủ điều kiện nhưng quà của đợt đã hết theo kế hoạch: chờ theo thứ tự.",
+    ),
     "awaiting_group": QT_TRANSLATE_NOOP(
-        _CONTEXT, "Mức cước căn cứ nằm giữa các nhóm: cán bộ cần quyết định nhóm."),
-    "left_out": QT_TRANSLATE_NOOP(_CONTEXT, "Cán bộ đã quyết định không chăm sóc."),
+        "CareListTableModel", "Mức cước căn cứ nằm giữa các nhóm: cán bộ cần quyết định nhóm."
+    ),
+    "left_out": QT_TRANSLATE_NOOP("CareListTableModel", "Cán bộ đã quyết định không chăm sóc."),
 }
 DELIVERY_TEXT = {
-    "visit": QT_TRANSLATE_NOOP(_CONTEXT, "MBF đến tặng"),
-    "store": QT_TRANSLATE_NOOP(_CONTEXT, "KH đến cửa hàng nhận"),
+    "visit": QT_TRANSLATE_NOOP("CareListTableModel", "MBF đến tặng"),
+    "store": QT_TRANSLATE_NOOP("CareListTableModel", "KH đến cửa hàng nhận"),
 }
 
 
@@ -113,36 +118,110 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("batch", QT_TRANSLATE_NOOP(_CONTEXT, "Đợt"), lambda r: r.batch, _CENTER,
-           sort_key="batch"),
-    Column("msisdn", QT_TRANSLATE_NOOP(_CONTEXT, "Số thuê bao"), lambda r: r.msisdn, _LEFT,
-           _msisdn, "msisdn"),
-    Column("name", QT_TRANSLATE_NOOP(_CONTEXT, "Họ tên"), lambda r: r.name, _LEFT,
-           sort_key="name"),
-    Column("group", QT_TRANSLATE_NOOP(_CONTEXT, "Nhóm"), lambda r: r.group, _CENTER,
-           sort_key="group"),
-    Column("delivery", QT_TRANSLATE_NOOP(_CONTEXT, "Hình thức"),
-           lambda r: delivery_text(r.delivery), _LEFT),
-    Column("district", QT_TRANSLATE_NOOP(_CONTEXT, "Quận/Huyện"), lambda r: r.district, _LEFT,
-           sort_key="district"),
-    Column("store", QT_TRANSLATE_NOOP(_CONTEXT, "Cửa hàng"), lambda r: r.store, _LEFT,
-           sort_key="store"),
-    Column("charge_1", QT_TRANSLATE_NOOP(_CONTEXT, "Cước n-3"), lambda r: r.charge_1, _RIGHT,
-           _number),
-    Column("charge_2", QT_TRANSLATE_NOOP(_CONTEXT, "Cước n-4"), lambda r: r.charge_2, _RIGHT,
-           _number),
-    Column("charge_3", QT_TRANSLATE_NOOP(_CONTEXT, "Cước n-5"), lambda r: r.charge_3, _RIGHT,
-           _number),
-    Column("basis", QT_TRANSLATE_NOOP(_CONTEXT, "Mức cước căn cứ"), lambda r: r.basis, _RIGHT,
-           _number, "basis"),
-    Column("tenure", QT_TRANSLATE_NOOP(_CONTEXT, "Năm sử dụng"), lambda r: r.tenure_years,
-           _RIGHT, sort_key="tenure"),
-    Column("state", QT_TRANSLATE_NOOP(_CONTEXT, "Trạng thái"), lambda r: state_text(r.state),
-           _LEFT, sort_key="state"),
-    Column("waiting_rank", QT_TRANSLATE_NOOP(_CONTEXT, "Thứ tự chờ"),
-           lambda r: r.waiting_rank, _RIGHT),
-    Column("responsible", QT_TRANSLATE_NOOP(_CONTEXT, "Người phụ trách"),
-           lambda r: r.responsible, _LEFT),
+    Column(
+        "batch",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Đợt"),
+        lambda r: r.batch,
+        _CENTER,
+        sort_key="batch",
+    ),
+    Column(
+        "msisdn",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Số thuê bao"),
+        lambda r: r.msisdn,
+        _LEFT,
+        _msisdn,
+        "msisdn",
+    ),
+    Column(
+        "name",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Họ tên"),
+        lambda r: r.name,
+        _LEFT,
+        sort_key="name",
+    ),
+    Column(
+        "group",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Nhóm"),
+        lambda r: r.group,
+        _CENTER,
+        sort_key="group",
+    ),
+    Column(
+        "delivery",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Hình thức"),
+        lambda r: delivery_text(r.delivery),
+        _LEFT,
+    ),
+    Column(
+        "district",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Quận/Huyện"),
+        lambda r: r.district,
+        _LEFT,
+        sort_key="district",
+    ),
+    Column(
+        "store",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Cửa hàng"),
+        lambda r: r.store,
+        _LEFT,
+        sort_key="store",
+    ),
+    Column(
+        "charge_1",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Cước n-3"),
+        lambda r: r.charge_1,
+        _RIGHT,
+        _number,
+    ),
+    Column(
+        "charge_2",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Cước n-4"),
+        lambda r: r.charge_2,
+        _RIGHT,
+        _number,
+    ),
+    Column(
+        "charge_3",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Cước n-5"),
+        lambda r: r.charge_3,
+        _RIGHT,
+        _number,
+    ),
+    Column(
+        "basis",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Mức cước căn cứ"),
+        lambda r: r.basis,
+        _RIGHT,
+        _number,
+        "basis",
+    ),
+    Column(
+        "tenure",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Năm sử dụng"),
+        lambda r: r.tenure_years,
+        _RIGHT,
+        sort_key="tenure",
+    ),
+    Column(
+        "state",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Trạng thái"),
+        lambda r: state_text(r.state),
+        _LEFT,
+        sort_key="state",
+    ),
+    Column(
+        "waiting_rank",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Thứ tự chờ"),
+        lambda r: r.waiting_rank,
+        _RIGHT,
+    ),
+    Column(
+        "responsible",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Người phụ trách"),
+        lambda r: r.responsible,
+        _LEFT,
+    ),
 )
 
 
@@ -167,8 +246,12 @@ class CareListTableModel(QAbstractTableModel):
     ids_loaded = Signal(int)
     load_failed = Signal(object)
 
-    def __init__(self, factory: sessionmaker[Session], runner: TaskRunner | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        runner: TaskRunner | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._factory = factory
         self._runner = runner
@@ -222,7 +305,7 @@ class CareListTableModel(QAbstractTableModel):
         if rows is None:
             if len(self._pages) >= _MAX_PAGES:
                 self._pages.pop(next(iter(self._pages)))
-            chunk = self._ids[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+            chunk = self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
             rows = self._pages[page] = {r.id: r for r in queries.care_rows(self._factory, chunk)}
         return rows.get(case_id)
 
@@ -247,8 +330,7 @@ class CareListTableModel(QAbstractTableModel):
         if flt is None:
             self.set_ids([])
             return
-        work = partial(queries.care_list_ids, self._factory, flt, self._sort_key,
-                       self._descending)
+        work = partial(queries.care_list_ids, self._factory, flt, self._sort_key, self._descending)
         if self._runner is None:
             try:
                 ids = work()
@@ -258,9 +340,11 @@ class CareListTableModel(QAbstractTableModel):
             self._on_ids(generation, ids)
             return
         self._pending = True
-        self._runner.start(lambda _progress: work(),
-                           on_done=partial(self._on_ids, generation),
-                           on_error=partial(self._on_failed, generation))
+        self._runner.start(
+            lambda _progress: work(),
+            on_done=partial(self._on_ids, generation),
+            on_error=partial(self._on_failed, generation),
+        )
 
     def set_ids(self, ids: Sequence[int]) -> None:
         """Show exactly these ids (drops the row cache)."""
@@ -299,8 +383,9 @@ class CareListTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         column = COLUMNS[index.column()]
@@ -322,15 +407,19 @@ class CareListTableModel(QAbstractTableModel):
             return tip
         return column.display(column.value(row))
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section].header()
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return COLUMNS[section].align
-        if (orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self._ids)):
+        if (
+            orientation == Qt.Orientation.Vertical
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self._ids)
+        ):
             return section + 1
         return None
 
