@@ -11,6 +11,8 @@ from mbfcare.domain.values import ValueProblem, parse_month
 
 AGGREGATIONS = ("every_cycle", "average")
 DELIVERIES = ("visit", "store")
+# The document's words for the two ways a gift reaches the customer.
+DELIVERY_WORDS = {"visit": "MBF đến tặng", "store": "KH đến cửa hàng nhận"}
 
 
 class SpecProblem(ValueError):

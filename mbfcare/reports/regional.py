@@ -13,6 +13,7 @@ from typing import Any
 import xlsxwriter
 
 from mbfcare.domain.collation import name_sort_key, vietnamese_sort_key
+from mbfcare.domain.programme_spec import DELIVERY_WORDS, GroupRule
 from mbfcare.domain.values import format_money
 
 __all__ = [
@@ -71,7 +72,6 @@ DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
 PERCENT_FORMAT = "0.0%"
 
-_DELIVERY = {"visit": "MBF đến tặng", "store": "KH đến cửa hàng nhận"}
 _SUBSCRIBER_TYPE = {"prepaid": "Trả trước", "postpaid": "Trả sau"}
 _AGGREGATION = {
     "every_cycle": "every_cycle – cả ba chu kỳ n-3, n-4, n-5 đều đạt mức (mức căn cứ là chu kỳ "
@@ -120,20 +120,6 @@ class CareRow:
     handed_over: dt.date | None
     has_work: bool
     standardised: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class GroupRule:
-    """A programme group's band of the charge basis and how its customers are served."""
-
-    number: int
-    name: str
-    lower: int | None
-    lower_inclusive: bool
-    upper: int | None
-    upper_inclusive: bool
-    delivery: str
-    gift_type: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +174,7 @@ def safe_text(value: str | None) -> str:
 
 def delivery_text(delivery: str | None) -> str:
     """`visit` -> `MBF đến tặng`, `store` -> `KH đến cửa hàng nhận`."""
-    return _DELIVERY.get(delivery or "", "")
+    return DELIVERY_WORDS.get(delivery or "", "")
 
 
 def group_rule_text(group: GroupRule) -> str:

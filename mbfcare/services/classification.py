@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from mbfcare.domain.programme_spec import GroupRule
+from mbfcare.domain.programme_spec import DELIVERY_WORDS, GroupRule
 from mbfcare.domain.reference import default_store, new_provinces, old_provinces_of
 from mbfcare.domain.rules import check_groups, describe_rule, tenure_band, tenure_years
 from mbfcare.domain.values import (
@@ -61,7 +61,7 @@ from mbfcare.models import (
     Subscriber,
 )
 from mbfcare.models.base import utcnow
-from mbfcare.services.programmes import get_batch, resolve_programme_id
+from mbfcare.services.programmes import get_batch, group_rules, resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.uow import UnitOfWork
 
@@ -120,11 +120,7 @@ class ClassifyResult:
 
 
 def _rules(programme: Programme) -> list[GroupRule]:
-    return [
-        GroupRule(g.number, g.name, g.lower_bound, g.lower_inclusive, g.upper_bound,
-                  g.upper_inclusive, g.delivery, g.gift_type_number)
-        for g in programme.groups
-    ]
+    return list(group_rules(programme))
 
 
 def _contains(basis: Any, group: GroupRule) -> Any:
@@ -524,7 +520,7 @@ def explain(factory: sessionmaker[Session], msisdn: str, *, programme_id: int | 
                        "quyết định" if decided else _rule_words(rule, case_row.aggregation))
                 out.lines.append(
                     f"{head} – Nhóm {rule.number}: cước 3 chu kỳ {cycles} là {values} — {why}.")
-                how = "MBF đến tặng" if rule.delivery == "visit" else "KH đến cửa hàng nhận"
+                how = DELIVERY_WORDS[rule.delivery]
                 out.lines.append(f"Hình thức: {how}; quà loại {rule.gift_type}; "
                                  f"{case_row.responsible or ''}".rstrip("; "))
                 if case_row.state == "waiting":

@@ -27,13 +27,12 @@ from mbfcare.models import Batch, CareCase, Programme, Subscriber
 from mbfcare.reports.regional import (
     CareRow,
     GiftItemInfo,
-    GroupRule,
     ProgrammeInfo,
     delivery_text,
     safe_text,
     write_regional,
 )
-from mbfcare.services.programmes import resolve_programme_id
+from mbfcare.services.programmes import group_rules, resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.services.queries import CareRowDTO, care_rows
 from mbfcare.uow import UnitOfWork
@@ -131,10 +130,7 @@ def _programme_info(programme: Programme) -> ProgrammeInfo:
         province=programme.province or programme.region,
         aggregation=programme.aggregation, rule_version=programme.rule_version,
         batches=tuple((b.number, f"{b.care_month:02d}/{b.care_year}") for b in programme.batches),
-        groups=tuple(GroupRule(
-            number=g.number, name=g.name, lower=g.lower_bound, lower_inclusive=g.lower_inclusive,
-            upper=g.upper_bound, upper_inclusive=g.upper_inclusive, delivery=g.delivery,
-            gift_type=g.gift_type_number) for g in programme.groups),
+        groups=group_rules(programme),
         gift_items=tuple(GiftItemInfo(gift_type=t.number, gift_type_name=t.name, code=i.code,
                                       name=i.name)
                          for t in programme.gift_types for i in t.items),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mbfcare.domain.programme_spec import (
     AGGREGATIONS,
     DELIVERIES,
+    DELIVERY_WORDS,
     BatchSpec,
     GiftItemSpec,
     GiftTypeSpec,
@@ -129,6 +130,7 @@ class ProgrammeSummary:
     batches: tuple[BatchInfo, ...]
     group_names: tuple[str, ...]
     subscriber_count: int
+    gift_types: tuple[int, ...] = ()
 
 
 def list_programmes(factory: sessionmaker[Session]) -> list[ProgrammeSummary]:
@@ -142,6 +144,7 @@ def list_programmes(factory: sessionmaker[Session]) -> list[ProgrammeSummary]:
                 provinces=tuple(p.provinces),
                 batches=tuple(BatchInfo(b.number, b.care_year, b.care_month) for b in p.batches),
                 group_names=tuple(g.name for g in p.groups), subscriber_count=count,
+                gift_types=tuple(t.number for t in p.gift_types),
             ))
         return result
 
@@ -163,7 +166,6 @@ def get_batch(session: Session, programme_id: int, number: int) -> Batch:
 # --- reading and editing the rules (Cài đặt › Chương trình) ---------------------------------
 
 _AGGREGATION_WORDS = {"every_cycle": "mỗi chu kỳ đều đạt", "average": "bình quân 3 chu kỳ"}
-_DELIVERY_WORDS = {"visit": "MBF đến tặng", "store": "KH đến cửa hàng nhận"}
 
 
 class FrozenListsError(ConflictError):
@@ -301,18 +303,23 @@ def validate_spec(spec: ProgrammeSpec) -> list[str]:
     return problems
 
 
+def group_rules(programme: Programme) -> tuple[GroupRule, ...]:
+    """The programme's stored groups as rules (classification, exports, the editor)."""
+    return tuple(
+        GroupRule(number=g.number, name=g.name, lower=g.lower_bound,
+                  lower_inclusive=g.lower_inclusive, upper=g.upper_bound,
+                  upper_inclusive=g.upper_inclusive, delivery=g.delivery,
+                  gift_type=g.gift_type_number)
+        for g in programme.groups
+    )
+
+
 def _spec_of(programme: Programme) -> ProgrammeSpec:
     return ProgrammeSpec(
         name=programme.name, year=programme.year, region=programme.region,
         province=programme.province, aggregation=programme.aggregation,
         provinces=tuple(programme.provinces), tenure_bands=tuple(programme.tenure_bands),
-        groups=tuple(
-            GroupRule(number=g.number, name=g.name, lower=g.lower_bound,
-                      lower_inclusive=g.lower_inclusive, upper=g.upper_bound,
-                      upper_inclusive=g.upper_inclusive, delivery=g.delivery,
-                      gift_type=g.gift_type_number)
-            for g in programme.groups
-        ),
+        groups=group_rules(programme),
         gift_types=tuple(
             GiftTypeSpec(t.number, t.name,
                          tuple(GiftItemSpec(i.code, i.name) for i in t.items))
@@ -432,8 +439,8 @@ def describe_changes(before: ProgrammeSpec, after: ProgrammeSpec) -> list[str]:
         if old_high != new_high:
             parts.append(f"cận trên {old_high} → {new_high}")
         if old_g.delivery != new_g.delivery:
-            parts.append(f"cách trao quà {_DELIVERY_WORDS.get(old_g.delivery, old_g.delivery)}"
-                         f" → {_DELIVERY_WORDS.get(new_g.delivery, new_g.delivery)}")
+            parts.append(f"cách trao quà {DELIVERY_WORDS.get(old_g.delivery, old_g.delivery)}"
+                         f" → {DELIVERY_WORDS.get(new_g.delivery, new_g.delivery)}")
         if old_g.gift_type != new_g.gift_type:
             parts.append(f"quà loại {old_g.gift_type} → {new_g.gift_type}")
         if parts:

@@ -447,19 +447,10 @@ class MainWindow(QMainWindow):
         if info is None:
             return
         dialog = ClassifyDialog(self._factory, self._runner, self.programme_id, batch,
-                                info.care_month_text, self._gift_types(), self)
+                                info.care_month_text, list(summary.gift_types), self)
         dialog.classified.connect(lambda _r: self._reload_sections())
         dialog.open()
         self._dialog: QWidget = dialog
-
-    def _gift_types(self) -> list[int]:
-        with self._factory() as session:
-            from sqlalchemy import select
-
-            from mbfcare.models import GiftType
-
-            return list(session.scalars(select(GiftType.number).where(
-                GiftType.programme_id == self.programme_id).order_by(GiftType.number)))
 
     def _reload_sections(self) -> None:
         self.dashboard.refresh()
