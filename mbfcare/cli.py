@@ -138,6 +138,68 @@ def _parser() -> argparse.ArgumentParser:
     regional.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
     regional.add_argument("--programme", type=int)
 
+    record = sub.add_parser("record", parents=[common], help="ghi kết quả chăm sóc")
+    rsub: Any = record.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    hand = rsub.add_parser("handover", parents=[common], help="trao quà (hoặc ghi nợ quà)")
+    hand.add_argument("msisdn")
+    hand.add_argument("--programme", type=int)
+    hand.add_argument("--item", help="mã món quà (balo-keo, hop-thuc-pham, o-2-khuc)")
+    hand.add_argument("--location", help="nơi lấy quà (mặc định: cửa hàng của KH hoặc Kho)")
+    hand.add_argument("--by", default="", help="người trao quà")
+    hand.add_argument("--at", help="ngày trao YYYY-MM-DD (mặc định: bây giờ)")
+    hand.add_argument("--owed", action="store_true", help="ghi nợ quà (cửa hàng hết quà)")
+    hand.add_argument("--promised", help="ngày hẹn trao quà nợ YYYY-MM-DD")
+    hand.add_argument("--note", default="", help="ghi chú")
+    owed = rsub.add_parser("give-owed", parents=[common], help="trao món quà đang nợ")
+    owed.add_argument("msisdn")
+    owed.add_argument("--programme", type=int)
+    owed.add_argument("--item")
+    owed.add_argument("--by", default="")
+    owed.add_argument("--at")
+    step = rsub.add_parser("step", parents=[common], help="ghi một bước đã làm")
+    step.add_argument("msisdn")
+    step.add_argument("--programme", type=int)
+    step.add_argument("--step", required=True,
+                      choices=("sms", "data_check", "package_advice", "questions", "survey"))
+    step.add_argument("--value", help="giá trị (gói cước KH chọn, nội dung…)")
+    step.add_argument("--by", default="", help="người làm")
+    step.add_argument("--at", help="ngày làm YYYY-MM-DD (mặc định: hôm nay)")
+    outcome = rsub.add_parser("outcome", parents=[common],
+                              help="đóng hồ sơ khi không phục vụ được KH")
+    outcome.add_argument("msisdn")
+    outcome.add_argument("--programme", type=int)
+    outcome.add_argument("--outcome", required=True,
+                         choices=("unreachable", "refused", "moved", "other"))
+    outcome.add_argument("--note", default="")
+    outcome.add_argument("--at")
+    undo = rsub.add_parser("undo", parents=[common],
+                           help="hủy một bước, lần trao quà hoặc kết quả (cần lý do)")
+    undo.add_argument("msisdn")
+    undo.add_argument("--programme", type=int)
+    undo.add_argument("--what", required=True,
+                      choices=("sms", "data_check", "handover", "package_advice", "questions",
+                               "survey", "outcome"))
+    undo.add_argument("--reason", required=True)
+
+    stock = sub.add_parser("stock", parents=[common], help="kho quà")
+    ssub: Any = stock.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, words in (("receive", "nhập quà vào kho"), ("transfer", "chuyển quà"),
+                        ("return", "nhận lại quà trả về"), ("write-off", "xuất hủy quà hỏng")):
+        move = ssub.add_parser(name, parents=[common], help=words)
+        move.add_argument("--item", required=True, help="mã món quà")
+        move.add_argument("--qty", type=int, required=True, help="số lượng")
+        move.add_argument("--location", help="nơi (mặc định: Kho)")
+        move.add_argument("--reason", help="lý do")
+        move.add_argument("--programme", type=int)
+        if name == "transfer":
+            move.add_argument("--to", required=True, help="nơi nhận")
+    show = ssub.add_parser("show", parents=[common], help="tồn kho theo món quà và nơi")
+    show.add_argument("--programme", type=int)
+    ledger = ssub.add_parser("ledger", parents=[common], help="sổ kho")
+    ledger.add_argument("--programme", type=int)
+    ledger.add_argument("--item")
+    ledger.add_argument("--location")
+
     care_list = sub.add_parser("list", parents=[common], help="xuất danh sách chăm sóc")
     care_list.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
     care_list.add_argument("--programme", type=int)
@@ -318,6 +380,79 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return data
 
 
+def _actor(args: argparse.Namespace) -> Any:
+    from mbfcare.domain.actors import ROLES, Actor
+
+    role = os.environ.get("MBFCARE_ROLE", "admin")
+    if role not in ROLES:
+        raise UsageError(f"MBFCARE_ROLE='{role}' không có; chọn: {', '.join(ROLES)}.")
+    return Actor(_user(args) or "?", role)
+
+
+def _cmd_record(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import care_work as cw
+
+    factory, actor = _open(args), _actor(args)
+    on = cw.parse_step_date(getattr(args, "at", None))
+    if args.action == "handover":
+        result = cw.record_handover(
+            factory, args.msisdn, actor=actor, item_code=args.item, location=args.location,
+            by=args.by, on=on, programme_id=args.programme, owed=args.owed,
+            promised_on=cw.parse_step_date(args.promised), note=args.note)
+        return {**result.to_json(), "_text": result.text}
+    if args.action == "give-owed":
+        result = cw.give_owed(factory, args.msisdn, actor=actor, by=args.by, on=on,
+                              item_code=args.item, programme_id=args.programme)
+        return {**result.to_json(), "_text": result.text}
+    if args.action == "step":
+        step = cw.record_step(factory, args.msisdn, args.step, actor=actor, on=on, by=args.by,
+                              value=args.value, programme_id=args.programme)
+        return {**step.to_json(), "_text": step.text}
+    if args.action == "outcome":
+        return cw.record_outcome(factory, args.msisdn, args.outcome, actor=actor,
+                                 note=args.note, on=on, programme_id=args.programme)
+    text = cw.undo(factory, args.msisdn, args.what, reason=args.reason, actor=actor,
+                   programme_id=args.programme)
+    return {"undone": args.what, "_text": text}
+
+
+def _cmd_stock(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import stock
+
+    factory = _open(args)
+    if args.action == "show":
+        rows = stock.balances(factory, args.programme)
+        lines = [f"{'Nơi':<40} {'Món quà':<32} {'Nhập':>6} {'Trao':>6} {'Nợ':>5} {'Còn':>6}"]
+        lines += [f"{r.location[:40]:<40} {r.item_name[:32]:<32} {_n(r.received):>6} "
+                  f"{_n(r.handed_over):>6} {_n(r.owed):>5} {_n(r.on_hand):>6}" for r in rows]
+        return {"stock": [{"item": r.item_code, "item_name": r.item_name,
+                           "gift_type": r.gift_type, "location": r.location,
+                           "location_kind": r.location_kind, "received": r.received,
+                           "transferred_in": r.transferred_in,
+                           "transferred_out": r.transferred_out, "handed_over": r.handed_over,
+                           "returned": r.returned, "written_off": r.written_off,
+                           "owed": r.owed, "left": r.on_hand} for r in rows],
+                "_text": "\n".join(lines) if rows else "Chưa có quà trong kho."}
+    if args.action == "ledger":
+        lines_ = stock.ledger(factory, args.programme, item_code=args.item,
+                              location=args.location)
+        return {"ledger": [{"id": m.id, "at": m.at.isoformat(), "kind": m.kind,
+                            "item": m.item_code, "location": m.location,
+                            "quantity": m.quantity, "by": m.by, "reason": m.reason,
+                            "other_location": m.other_location} for m in lines_],
+                "_text": "\n".join(
+                    f"{m.at.astimezone():%d/%m/%Y %H:%M} {stock.MOVEMENT_LABELS[m.kind]:<16} "
+                    f"{m.quantity:+5d} {m.item_name} – {m.location} {m.reason}".rstrip()
+                    for m in lines_) or "Sổ kho trống."}
+    result = stock.move_stock(factory, args.action.replace("-", "_"), args.item, args.qty,
+                              actor=_actor(args), location=args.location,
+                              to_location=getattr(args, "to", None), reason=args.reason,
+                              programme_id=args.programme)
+    return {"item": args.item, "quantity": args.qty, "location": result.location,
+            "left": result.on_hand, "to": result.other_location,
+            "to_left": result.other_on_hand, "_text": result.text}
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -334,6 +469,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "decide": _cmd_decide,
     "export": _cmd_export,
     "list": _cmd_list,
+    "record": _cmd_record,
+    "stock": _cmd_stock,
 }
 
 

@@ -64,6 +64,11 @@ def resources_dir() -> Path:
     raise FileNotFoundError("MBF Care resources folder not found next to the package")
 
 
+def resource_file(*parts: str) -> Path:
+    """A file under `resources/`, e.g. `resource_file("surveys", "default.toml")`."""
+    return resources_dir().joinpath(*parts)
+
+
 def reference_file(name: str) -> Path:
     """A file of reference data (provinces, prefixes, header names)."""
-    return resources_dir() / "reference" / name
+    return resource_file("reference", name)

@@ -12,20 +12,40 @@ from mbfcare.models.programme import (
     ProgrammeGroup,
 )
 from mbfcare.models.subscriber import Charge, Subscriber
+from mbfcare.models.work import (
+    AuditEntry,
+    CareStep,
+    Handover,
+    ProfileCollection,
+    StockBalance,
+    StockLocation,
+    StockMovement,
+    SurveyForm,
+    SurveyResponse,
+)
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Batch",
     "CareCase",
+    "CareStep",
     "Charge",
     "Classification",
     "Exclusion",
     "GiftItem",
     "GiftType",
+    "Handover",
     "ImportRun",
     "LeftOut",
+    "ProfileCollection",
     "Programme",
     "ProgrammeChange",
     "ProgrammeGroup",
+    "StockBalance",
+    "StockLocation",
+    "StockMovement",
     "Subscriber",
+    "SurveyForm",
+    "SurveyResponse",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -72,6 +73,20 @@ class CareCase(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     has_work: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The steps' dates, kept here beside `care_steps` so that the list filters and sorts on
+    # them in one table; the service writes both in the same transaction.
+    sms_on: Mapped[dt.date | None] = mapped_column(Date)
+    data_check_on: Mapped[dt.date | None] = mapped_column(Date)
+    handover_on: Mapped[dt.date | None] = mapped_column(Date)
+    package_advice_on: Mapped[dt.date | None] = mapped_column(Date)
+    questions_on: Mapped[dt.date | None] = mapped_column(Date)
+    survey_on: Mapped[dt.date | None] = mapped_column(Date)
+    gift_owed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the customer cannot be served: unreachable, refused, moved, other.
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
