@@ -38,6 +38,7 @@ from mbfcare.models import (
     GiftItem,
     GiftType,
     Handover,
+    ProfileCollection,
     StockLocation,
     Subscriber,
 )
@@ -348,6 +349,17 @@ def profile_missing(sub: Subscriber) -> tuple[str, ...]:
     return missing or ("xác nhận thông tin",)
 
 
+def profile_missing_in(session: Session, case: CareCase, sub: Subscriber) -> tuple[str, ...]:
+    """`profile_missing`, except that a profile collected in the case's programme (the
+    information collection form, waiting for the iCRM upload) leaves nothing to collect."""
+    missing = profile_missing(sub)
+    if missing and session.scalar(select(ProfileCollection.id).where(
+            ProfileCollection.programme_id == case.programme_id,
+            ProfileCollection.subscriber_id == sub.id)) is not None:
+        return ()
+    return missing
+
+
 def record_handover_in(session: Session, case: CareCase, *, item_code: str | None,
                        location: str | None, by: str, on: dt.date, live: bool, actor: Actor,
                        owed: bool = False, promised_on: dt.date | None = None,
@@ -403,16 +415,16 @@ def record_handover_in(session: Session, case: CareCase, *, item_code: str | Non
     _touch(case)
     session.flush()
     audit.record(session, user=actor.name, action="record_owed" if owed else "record_handover",
-                 entity="handover", entity_id=handover.id, programme_id=case.programme_id,
+                 entity="care_case", entity_id=case.id, programme_id=case.programme_id,
                  summary=("Ghi nợ " if owed else "Trao ") + f"{item.name} – "
                          f"{format_msisdn(sub.msisdn)} tại {place.name}"
                          + (f" ({source})" if source else ""),
-                 after={"case_id": case.id, "item": item.code, "location": place.name,
+                 after={"handover_id": handover.id, "item": item.code, "location": place.name,
                         "status": handover.status, "on": on, "by": who,
                         "promised_on": promised_on, "note": note})
     return HandoverResult(case.id, sub.msisdn, sub.name or "", handover.status, item.code,
                           item.name, place.name, on, on_hand,
-                          promised_on if owed else None, profile_missing(sub))
+                          promised_on if owed else None, profile_missing_in(session, case, sub))
 
 
 def _raced(session: Session, programme_id: int, subscriber_id: int, msisdn: str) -> RuleError:
@@ -487,8 +499,8 @@ def give_owed(factory: sessionmaker[Session], msisdn: str, *, actor: Actor, by: 
                              value=item.code, recorded_by=actor.name, recorded_at=now))
         _touch(case)
         session.flush()
-        audit.record(session, user=actor.name, action="give_owed", entity="handover",
-                     entity_id=handover.id, programme_id=case.programme_id,
+        audit.record(session, user=actor.name, action="give_owed", entity="care_case",
+                     entity_id=case.id, programme_id=case.programme_id,
                      summary=f"Trao quà nợ {item.name} – {format_msisdn(sub.msisdn)}",
                      before=before, after={"status": "given", "item": item.code, "on": day})
         result = HandoverResult(case.id, sub.msisdn, sub.name or "", "given", item.code,
@@ -662,8 +674,11 @@ class DeskCaseDTO:
 
 
 def desk_lookup(factory: sessionmaker[Session], text: str, *,
-                programme_id: int | None = None) -> DeskCaseDTO:
+                programme_id: int | None = None, location: str | None = None) -> DeskCaseDTO:
     """What the desk shows for a scanned code or a typed number.
+
+    The items' counts are at `location` when named (a clerk working at one store), else at
+    the customer's default location (`default_location_name`).
 
     Raises:
         UsageError: neither a number nor a code.
@@ -679,7 +694,7 @@ def desk_lookup(factory: sessionmaker[Session], text: str, *,
             GiftType.programme_id == case.programme_id,
             GiftType.number == case.gift_type_number))
         first = session.scalar(select(Handover).where(Handover.care_case_id == case.id))
-        location_name = default_location_name(case)
+        location_name = location or default_location_name(case)
         place = stock.find_location(session, location_name)
         items = tuple(
             DeskItem(item.code, item.name,
@@ -694,7 +709,7 @@ def desk_lookup(factory: sessionmaker[Session], text: str, *,
             location=place.name if place else location_name, items=items, steps_done=done,
             steps_to_do=tuple(s for s in STEPS if s not in done),
             progress=care_progress(done, case.outcome, case.gift_owed), outcome=case.outcome,
-            profile_missing=profile_missing(sub),
+            profile_missing=profile_missing_in(session, case, sub),
             offers=tuple(o.strip() for o in (sub.offers or "").replace(";", ",").split(",")
                          if o.strip()),
             first_handover=_first_handover(session, first) if first else None,

@@ -401,6 +401,7 @@ def export_ids(
             ws = book.add_worksheet("DanhSach")
             bold = book.add_format({"bold": True})
             money = book.add_format({"num_format": "#,##0"})
+            day = book.add_format({"num_format": "dd/mm/yyyy"})
             for col, (header, _value) in enumerate(columns):
                 ws.write_string(0, col, header, bold)
                 ws.set_column(col, col, max(8, min(30, len(header) + 4)))
@@ -414,7 +415,10 @@ def export_ids(
                         cell = value(row)
                         if cell is None or cell == "":
                             continue
-                        if isinstance(cell, bool) or not isinstance(cell, int | float):
+                        if isinstance(cell, dt.date):
+                            ws.write_datetime(written, col, dt.datetime.combine(
+                                cell, dt.time()), day)
+                        elif isinstance(cell, bool) or not isinstance(cell, int | float):
                             ws.write_string(written, col, safe_text(str(cell)))
                         else:
                             ws.write_number(written, col, cell, money)

@@ -19,10 +19,19 @@ from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.collation import vietnamese_sort_key
+from mbfcare.domain.steps import OUTCOMES, STEPS
 from mbfcare.domain.values import ValueProblem, parse_msisdn
 from mbfcare.domain.vntext import fold
 from mbfcare.errors import NotFoundError, UsageError
-from mbfcare.models import Batch, CareCase, Classification, ImportRun, Subscriber
+from mbfcare.models import (
+    AuditEntry,
+    Batch,
+    CareCase,
+    CareStep,
+    Classification,
+    ImportRun,
+    Subscriber,
+)
 from mbfcare.services.classification import explain
 from mbfcare.uow import UnitOfWork
 
@@ -31,14 +40,17 @@ logger = logging.getLogger(__name__)
 GAP: Literal["gap"] = "gap"
 """`CareListFilter.group` value for entries awaiting a group decision (state `awaiting_group`)."""
 
-SORT_KEYS = ("batch", "msisdn", "name", "group", "district", "store", "basis", "tenure", "state")
+SORT_KEYS = ("batch", "msisdn", "name", "group", "district", "store", "basis", "tenure", "state",
+             *STEPS, "outcome")
 """Keys `care_list_ids` sorts by. `name` sorts by the folded name (`search_name`): plain
 letter order without diacritics, not full Vietnamese collation (`domain.collation`), which
 SQLite cannot do in SQL; the export service's name order is the exact one."""
 
-STEP_KEYS = ("sms", "profile", "gift", "tariff", "questions", "survey")
-"""The six steps of the programme (PROGRAM.md §3): SMS, standardise the profile, hand over the
-gift, advise on tariff packages, answer questions, survey."""
+STEP_KEYS = STEPS
+"""The six steps of the programme (PROGRAM.md §3), in order."""
+
+ANY_OUTCOME, NO_OUTCOME = "any", "none"
+"""`CareListFilter.outcome` values besides an outcome key: closed with any outcome, or open."""
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit on old builds
 
@@ -64,6 +76,11 @@ class CareListFilter:
     has_work: bool | None = None
     handed_over: bool | None = None
     profile_standardised: bool | None = None
+    # A step still to do (entries on a list to serve, not closed, without that step), and
+    # the outcome: an outcome key, ANY_OUTCOME or NO_OUTCOME.
+    todo_step: str | None = None
+    outcome: str | None = None
+    gift_owed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -87,22 +104,27 @@ class CareRowDTO:
     state: str
     waiting_rank: int | None
     responsible: str
+    steps: tuple[dt.date | None, ...] = (None,) * len(STEPS)  # dates in STEPS order
+    gift_owed: bool = False
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
 class StepDTO:
-    """One of the six steps (`key` in `STEP_KEYS`): done or not, when and by whom."""
+    """One of the six steps (`key` in `STEP_KEYS`): done or not, when, by whom, its value."""
 
     key: str
     done: bool
-    date: dt.datetime | None = None
+    date: dt.date | None = None
     by: str | None = None
+    value: str | None = None
 
 
 @dataclass(frozen=True)
 class HistoryDTO:
-    """One dated event in an entry's history; `kind` is `imported`, `updated`, `classified`
-    or `decided`; `text` the file name, the rule version or the decision's note."""
+    """One dated event in an entry's history; `kind` is `imported`, `updated`, `classified`,
+    `decided` or `audit` (a recorded change); `text` the file name, the rule version, the
+    decision's note or the change's summary (with its reason)."""
 
     kind: str
     at: dt.datetime | None
@@ -147,6 +169,9 @@ class CareDetailDTO:
     no_longer_qualifies: str | None
     steps: tuple[StepDTO, ...]
     history: tuple[HistoryDTO, ...]
+    gift_owed: bool = False
+    outcome: str | None = None
+    outcome_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,6 +265,21 @@ def _filtered(flt: CareListFilter, sort_key: str) -> Select[Any]:
     if flt.handed_over is not None:
         query = query.where(c.handed_over_at.is_not(None) if flt.handed_over
                             else c.handed_over_at.is_(None))
+    if flt.todo_step is not None and flt.todo_step not in STEPS:
+        raise UsageError(f"Không có bước '{flt.todo_step}'.")
+    if flt.outcome not in (None, ANY_OUTCOME, NO_OUTCOME, *OUTCOMES):
+        raise UsageError(f"Không có kết quả '{flt.outcome}'.")
+    if flt.todo_step is not None:
+        query = query.where(c.state == "listed", c.outcome.is_(None),
+                            getattr(c, f"{flt.todo_step}_on").is_(None))
+    if flt.outcome == ANY_OUTCOME:
+        query = query.where(c.outcome.is_not(None))
+    elif flt.outcome == NO_OUTCOME:
+        query = query.where(c.outcome.is_(None))
+    elif flt.outcome is not None:
+        query = query.where(c.outcome == flt.outcome)
+    if flt.gift_owed is not None:
+        query = query.where(c.gift_owed.is_(flt.gift_owed))
     if clause is not None:
         query = query.where(clause)
     joined = by_number or sort_key == "msisdn" or flt.profile_standardised is not None
@@ -277,7 +317,8 @@ def care_list_ids(factory: sessionmaker[Session], flt: CareListFilter, sort_key:
     primary: Any = {
         "batch": Batch.number, "msisdn": Subscriber.msisdn, "name": c.search_name,
         "group": c.group_number, "district": c.district, "store": c.store, "basis": c.basis,
-        "tenure": c.tenure_years, "state": c.state,
+        "tenure": c.tenure_years, "state": c.state, "outcome": c.outcome,
+        **{step: getattr(c, f"{step}_on") for step in STEPS},
     }[sort_key]
     ordered = primary.desc() if descending else primary.asc()
     order: list[Any] = [ordered.nulls_last()]
@@ -300,7 +341,9 @@ def _row_query() -> Select[*tuple[Any, ...]]:
     query: Select[*tuple[Any, ...]] = (
         select(c.id, b.number, s.msisdn, s.name, c.group_number, c.delivery, c.district,
                s.district, c.store, c.basis, c.charge_1, c.charge_2, c.charge_3,
-               c.tenure_years, c.tenure_band, c.state, c.waiting_rank, c.responsible)
+               c.tenure_years, c.tenure_band, c.state, c.waiting_rank, c.responsible,
+               c.sms_on, c.data_check_on, c.handover_on, c.package_advice_on, c.questions_on,
+               c.survey_on, c.gift_owed, c.outcome)
         .join(s, s.id == c.subscriber_id)
         .join(b, b.id == c.batch_id)
     )
@@ -312,14 +355,16 @@ def _load_rows(session: Session, ids: Sequence[int]) -> dict[int, CareRowDTO]:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         for (cid, batch, msisdn, name, group, delivery, district, sub_district, store, basis,
-             ch1, ch2, ch3, years, band, state, rank, responsible) in session.execute(
+             ch1, ch2, ch3, years, band, state, rank, responsible, *steps, owed,
+             outcome) in session.execute(
                 _row_query().where(CareCase.id.in_(chunk))):
             rows[cid] = CareRowDTO(
                 id=cid, batch=batch, msisdn=msisdn, name=name or "", group=group,
                 delivery=delivery, district=district or sub_district or "", store=store or "",
                 basis=basis, charge_1=ch1, charge_2=ch2, charge_3=ch3, tenure_years=years,
                 tenure_band=band or "", state=state, waiting_rank=rank,
-                responsible=responsible or "",
+                responsible=responsible or "", steps=tuple(steps), gift_owed=bool(owed),
+                outcome=outcome,
             )
     return rows
 
@@ -341,8 +386,7 @@ def care_rows(factory: sessionmaker[Session], ids: Sequence[int]) -> list[CareRo
 def care_detail(factory: sessionmaker[Session], case_id: int) -> CareDetailDTO:
     """One entry with its subscriber, cycles, the sentence why, the six steps and history.
 
-    Runs on the database worker: no UI calls here. The steps read only what is stored today
-    (`handed_over_at` for the handover); recording the other steps comes later (issue 5).
+    Runs on the database worker: no UI calls here.
 
     Raises:
         NotFoundError: no such entry.
@@ -377,11 +421,18 @@ def care_detail(factory: sessionmaker[Session], case_id: int) -> CareDetailDTO:
         if case.decided_at is not None or case.decided_by:
             history.append(HistoryDTO("decided", case.decided_at, case.decided_by or "",
                                       case.decision_note or ""))
+        recorded = {row.step: row for row in session.scalars(
+            select(CareStep).where(CareStep.care_case_id == case.id))}
         steps = tuple(
-            StepDTO(key, done=True, date=case.handed_over_at)
-            if key == "gift" and case.handed_over_at is not None else StepDTO(key, done=False)
+            StepDTO(key, done=True, date=row.done_on, by=row.done_by, value=row.value)
+            if (row := recorded.get(key)) is not None else StepDTO(key, done=False)
             for key in STEP_KEYS
         )
+        for entry in session.scalars(select(AuditEntry).where(
+                AuditEntry.entity == "care_case", AuditEntry.entity_id == case.id)
+                .order_by(AuditEntry.id)):
+            summary = entry.summary + (f" – lý do: {entry.reason}" if entry.reason else "")
+            history.append(HistoryDTO("audit", entry.at, entry.user, summary))
         detail: dict[str, Any] = {
             "id": case.id, "batch": batch.number,
             "care_month": f"{batch.care_month:02d}/{batch.care_year}", "state": case.state,
@@ -400,6 +451,8 @@ def care_detail(factory: sessionmaker[Session], case_id: int) -> CareDetailDTO:
             "aggregation": case.aggregation, "no_longer_qualifies": case.no_longer_qualifies,
             "steps": steps, "history": tuple(sorted(
                 history, key=lambda h: h.at or dt.datetime.min.replace(tzinfo=dt.UTC))),
+            "gift_owed": case.gift_owed, "outcome": case.outcome,
+            "outcome_note": case.outcome_note or "",
         }
         programme_id = case.programme_id
     explanation = explain(factory, detail["msisdn"], programme_id=programme_id)

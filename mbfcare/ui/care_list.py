@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import html
 import logging
 from functools import partial
@@ -13,6 +14,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -28,18 +30,31 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
+from mbfcare.domain.codes import entry_code
+from mbfcare.domain.steps import OUTCOMES, RECORDABLE_STEPS, STEPS
 from mbfcare.domain.values import format_cycle, format_date, format_money, format_msisdn
-from mbfcare.services import exporting, queries
-from mbfcare.services.queries import GAP, CareDetailDTO, CareListFilter, FilterChoices
+from mbfcare.services import care_work, exporting, queries
+from mbfcare.services.queries import (
+    ANY_OUTCOME,
+    GAP,
+    NO_OUTCOME,
+    CareDetailDTO,
+    CareListFilter,
+    FilterChoices,
+)
 from mbfcare.ui import messages
+from mbfcare.ui.record_dialogs import RecordDialog, RecordInput
 from mbfcare.ui.tablemodels.care_list import (
     COLUMNS,
     CareListTableModel,
     delivery_text,
     export_columns,
+    outcome_text,
     state_text,
+    step_text,
 )
-from mbfcare.ui.tasks import TaskRunner
+from mbfcare.ui.tasks import TaskProgress, TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +78,12 @@ class CareListWidget(QWidget):
     export_finished = Signal(str)
 
     def __init__(self, factory: sessionmaker[Session], runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, actor: Actor | None = None) -> None:
         super().__init__(parent)
         self._factory = factory
         self._runner = runner
+        self._actor = actor or Actor(getpass.getuser())
+        self._detail_dto: CareDetailDTO | None = None
         self._programme_id: int | None = None
         self._detail_id: int | None = None
         self._choices = FilterChoices((), (), (), (), ())
@@ -79,6 +96,8 @@ class CareListWidget(QWidget):
         self._district_combo = self._combo("district")
         self._store_combo = self._combo("store")
         self._state_combo = self._combo("state")
+        self._todo_combo = self._combo("todo_step")
+        self._outcome_combo = self._combo("outcome")
         self._search_edit = QLineEdit(self)
         self._search_edit.setObjectName("search")
         self._search_edit.setPlaceholderText(self.tr("Số thuê bao hoặc tên, không dấu cũng được"))
@@ -104,7 +123,9 @@ class CareListWidget(QWidget):
         char = self._table.fontMetrics().horizontalAdvance("0")
         widths = {"batch": 5, "msisdn": 14, "name": 24, "group": 6, "delivery": 18,
                   "district": 16, "store": 20, "charge_1": 10, "charge_2": 10, "charge_3": 10,
-                  "basis": 14, "tenure": 8, "state": 20, "waiting_rank": 9, "responsible": 26}
+                  "basis": 14, "tenure": 8, "state": 20, "waiting_rank": 9, "responsible": 26,
+                  "sms": 5, "data_check": 5, "handover": 5, "package_advice": 5,
+                  "questions": 5, "survey": 5, "outcome": 18}
         for i, column in enumerate(COLUMNS):
             header.resizeSection(i, widths.get(column.key, 12) * char + 12)
         self._table.installEventFilter(self)
@@ -112,9 +133,31 @@ class CareListWidget(QWidget):
         self._detail.setObjectName("detail")
         self._detail.setOpenLinks(False)
         self._detail.setPlaceholderText(self.tr("Chọn một khách hàng để xem chi tiết."))
+        detail_box = QWidget(self)
+        detail_layout = QVBoxLayout(detail_box)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self._detail, 1)
+        actions = QHBoxLayout()
+        self._action_buttons: dict[str, QPushButton] = {}
+        for key, text, shortcut in (
+                ("step", self.tr("Ghi bước…"), "Ctrl+R"),
+                ("outcome", self.tr("Ghi kết quả…"), "Ctrl+Shift+R"),
+                ("undo", self.tr("Hủy bước đã ghi…"), ""),
+                ("profile", self.tr("Nhập thông tin KH"), "F4"),
+                ("survey", self.tr("Khảo sát"), "F7")):
+            button = QPushButton(f"{text} ({shortcut})" if shortcut else text, detail_box)
+            button.setObjectName(f"{key}_button")
+            if shortcut:
+                button.setShortcut(QKeySequence(shortcut))
+            button.setEnabled(False)
+            button.clicked.connect(partial(self._on_action_clicked, key))
+            actions.addWidget(button)
+            self._action_buttons[key] = button
+        actions.addStretch(1)
+        detail_layout.addLayout(actions)
         self._splitter = QSplitter(Qt.Orientation.Vertical, self)
         self._splitter.addWidget(self._table)
-        self._splitter.addWidget(self._detail)
+        self._splitter.addWidget(detail_box)
         self._splitter.setStretchFactor(0, 3)
         self._splitter.setStretchFactor(1, 1)
         self._search_timer = QTimer(self)
@@ -127,7 +170,9 @@ class CareListWidget(QWidget):
                              (self.tr("Hình thức"), self._delivery_combo),
                              (self.tr("Quận/Huyện"), self._district_combo),
                              (self.tr("Cửa hàng"), self._store_combo),
-                             (self.tr("Trạng thái"), self._state_combo)):
+                             (self.tr("Trạng thái"), self._state_combo),
+                             (self.tr("Bước còn thiếu"), self._todo_combo),
+                             (self.tr("Kết quả"), self._outcome_combo)):
             caption = QLabel(label, self)
             caption.setBuddy(combo)
             filters.addWidget(caption)
@@ -179,7 +224,8 @@ class CareListWidget(QWidget):
         district, has_work, handed_over, profile_standardised); other boxes are reset."""
         boxes = {"batch": self._batch_combo, "group": self._group_combo,
                  "delivery": self._delivery_combo, "district": self._district_combo,
-                 "store": self._store_combo, "state": self._state_combo}
+                 "store": self._store_combo, "state": self._state_combo,
+                 "todo_step": self._todo_combo, "outcome": self._outcome_combo}
         for key, combo in boxes.items():
             combo.blockSignals(True)
             index = combo.findData(filters[key]) if filters.get(key) is not None else 0
@@ -189,7 +235,8 @@ class CareListWidget(QWidget):
         self._search_edit.clear()
         self._search_edit.blockSignals(False)
         self._extra_filter = {k: filters[k] for k in
-                              ("has_work", "handed_over", "profile_standardised")
+                              ("has_work", "handed_over", "profile_standardised",
+                               "gift_owed")
                               if k in filters}
         self._model.set_filter(self.current_filter())
 
@@ -201,6 +248,9 @@ class CareListWidget(QWidget):
         return CareListFilter(
             has_work=extra.get("has_work"), handed_over=extra.get("handed_over"),
             profile_standardised=extra.get("profile_standardised"),
+            gift_owed=extra.get("gift_owed"),
+            todo_step=self._todo_combo.currentData(),
+            outcome=self._outcome_combo.currentData(),
             programme_id=self._programme_id,
             batch=self._batch_combo.currentData(),
             group=self._group_combo.currentData(),
@@ -210,6 +260,32 @@ class CareListWidget(QWidget):
             state=self._state_combo.currentData(),
             search=self._search_edit.text().strip(),
         )
+
+    def set_actor(self, actor: Actor) -> None:
+        """Who records from the detail panel."""
+        self._actor = actor
+
+    def apply_record(self, mode: str, given: RecordInput) -> None:
+        """Run what a record form asked (step, outcome or undo) for the entry in the detail
+        panel, on the worker; the result goes to the status bar, a refusal to a dialog."""
+        dto = self._detail_dto
+        if dto is None:
+            return
+        code = entry_code("receipt", self._programme_id or 0, dto.id)
+        actor, factory = self._actor, self._factory
+
+        def work(_progress: TaskProgress) -> str:
+            if mode == "step":
+                return care_work.record_step(factory, code, given.what, actor=actor,
+                                             on=given.on, by=given.by,
+                                             value=given.text or None).text
+            if mode == "outcome":
+                return str(care_work.record_outcome(factory, code, given.what, actor=actor,
+                                                    note=given.text, on=given.on)["_text"])
+            return care_work.undo(factory, code, given.what, reason=given.text, actor=actor)
+
+        self._runner.start(work, on_done=partial(self._on_recorded, dto.id),
+                           on_error=self._on_task_failed)
 
     def detail_text(self) -> str:
         """The detail panel's text (for tests and copying)."""
@@ -287,7 +363,8 @@ class CareListWidget(QWidget):
 
     def _combos(self) -> tuple[QComboBox, ...]:
         return (self._batch_combo, self._group_combo, self._delivery_combo,
-                self._district_combo, self._store_combo, self._state_combo)
+                self._district_combo, self._store_combo, self._state_combo, self._todo_combo,
+                self._outcome_combo)
 
     def _fill_static_combos(self) -> None:
         self._state_combo.blockSignals(True)
@@ -295,6 +372,17 @@ class CareListWidget(QWidget):
         for state in ("listed", "waiting", "awaiting_group", "left_out"):
             self._state_combo.addItem(state_text(state), state)
         self._state_combo.blockSignals(False)
+        for combo in (self._todo_combo, self._outcome_combo):
+            combo.blockSignals(True)
+            combo.addItem(self.tr("Tất cả"), None)
+        for step in STEPS:
+            self._todo_combo.addItem(step_text(step), step)
+        self._outcome_combo.addItem(self.tr("Chưa có kết quả"), NO_OUTCOME)
+        self._outcome_combo.addItem(self.tr("Đã đóng (mọi kết quả)"), ANY_OUTCOME)
+        for outcome in OUTCOMES:
+            self._outcome_combo.addItem(outcome_text(outcome), outcome)
+        for combo in (self._todo_combo, self._outcome_combo):
+            combo.blockSignals(False)
         self._set_choices(self._choices, None)
 
     def _set_choices(self, choices: FilterChoices, batch: int | None) -> None:
@@ -330,7 +418,10 @@ class CareListWidget(QWidget):
 
     def _clear_detail(self) -> None:
         self._detail_id = None
+        self._detail_dto = None
         self._detail.clear()
+        for button in getattr(self, "_action_buttons", {}).values():
+            button.setEnabled(False)
 
     def _load_detail(self, case_id: int) -> None:
         self._detail_id = case_id
@@ -365,21 +456,25 @@ class CareListWidget(QWidget):
             f"<table cellspacing='6'><tr>{cells}<td>{e(self.tr('Mức cước căn cứ'))}: "
             f"<b>{e(format_money(d.basis))}</b></td></tr></table>")
         parts.append("<p>" + "<br>".join(e(line) for line in d.explanation) + "</p>")
-        step_words = {
-            "sms": self.tr("SMS"), "profile": self.tr("Chuẩn hóa thông tin"),
-            "gift": self.tr("Trao quà"), "tariff": self.tr("Tư vấn gói cước"),
-            "questions": self.tr("Giải đáp thắc mắc"), "survey": self.tr("Khảo sát"),
-        }
+        if d.offers:
+            parts.append(f"<p>{e(self.tr('Gói cước có thể tư vấn'))}: <b>{e(d.offers)}</b></p>")
         steps = []
         for step in d.steps:
             mark = yes if step.done else no
-            when = format_date(step.date.date()) if step.date else ""
-            extra = " ".join(x for x in (when, step.by or "") if x)
-            steps.append(f"{mark} {e(step_words.get(step.key, step.key))}"
-                         + (f" ({e(extra)})" if extra else ""))
-        parts.append(f"<p><b>{e(self.tr('Các bước'))}:</b> " + " · ".join(steps) + "</p>")
+            when = format_date(step.date) if step.date else ""
+            if step.key == "handover" and not step.done and d.gift_owed:
+                mark, when = "…", self.tr("đang nợ quà")
+            extra = " · ".join(x for x in (when, step.by or "", step.value or "") if x)
+            steps.append(f"<tr><td>{mark}</td><td>{e(step_text(step.key))}</td>"
+                         f"<td>{e(extra)}</td></tr>")
+        parts.append(f"<p><b>{e(self.tr('Các bước'))}:</b></p><table cellspacing='4'>"
+                     + "".join(steps) + "</table>")
+        if d.outcome:
+            parts.append(f"<p><b>{e(self.tr('Kết quả'))}:</b> {e(outcome_text(d.outcome))}"
+                         + (f" – {e(d.outcome_note)}" if d.outcome_note else "") + "</p>")
         kinds = {"imported": self.tr("Nhập lần đầu"), "updated": self.tr("Cập nhật"),
-                 "classified": self.tr("Xếp danh sách"), "decided": self.tr("Quyết định nhóm")}
+                 "classified": self.tr("Xếp danh sách"), "decided": self.tr("Quyết định nhóm"),
+                 "audit": self.tr("Ghi nhận")}
         if d.history:
             lines = []
             for h in d.history:
@@ -447,8 +542,61 @@ class CareListWidget(QWidget):
             return  # closed while the worker was busy
         if case_id != self._detail_id:
             return  # the user moved on
+        self._detail_dto = detail
         self._detail.setHtml(self._detail_html(detail))
+        servable = detail.state == "listed"
+        for key, button in self._action_buttons.items():
+            button.setEnabled(servable or key == "undo")
         self.detail_shown.emit(case_id)
+
+    def _on_recorded(self, case_id: int, text: str) -> None:
+        if not isValid(self):
+            return
+        messages.notify(self, text)
+        self._model.refresh_rows()
+        if self._detail_id == case_id:
+            self._load_detail(case_id)
+
+    @Slot(str)
+    def _on_action_clicked(self, key: str) -> None:
+        dto = self._detail_dto
+        if dto is None:
+            return
+        customer = f"{dto.name} · {format_msisdn(dto.msisdn)}"
+        if key in ("profile", "survey"):
+            self._open_form(key, dto)
+            return
+        done = [s.key for s in dto.steps if s.done]
+        if key == "step":
+            choices = [s for s in RECORDABLE_STEPS if s not in done]
+        elif key == "undo":
+            choices = done + (["outcome"] if dto.outcome else [])
+            if dto.gift_owed and "handover" not in choices:
+                choices.append("handover")
+        else:
+            choices = list(OUTCOMES)
+        if not choices:
+            messages.notify(self, self.tr("Không còn gì để ghi hay hủy cho khách hàng này."))
+            return
+        dialog = RecordDialog(key, customer, choices, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_record(key, dialog.result_input())
+
+    def _open_form(self, key: str, dto: CareDetailDTO) -> None:
+        try:
+            if key == "profile":
+                from mbfcare.ui.profile_form import ProfileFormDialog
+
+                ProfileFormDialog(self._factory, self._runner, self._actor, dto.id,
+                                  self).exec()
+            else:
+                from mbfcare.ui.survey_entry import SurveyEntryDialog
+
+                SurveyEntryDialog(self._factory, self._runner, self._actor,
+                                  self._programme_id or 0, dto.id, self).exec()
+        except ImportError:  # pragma: no cover - both ship with the application
+            return
+        self._on_recorded(dto.id, "")
 
     @Slot()
     def _on_export_button_clicked(self) -> None:

@@ -160,7 +160,7 @@ def test_selecting_a_row_fills_the_detail_with_the_explanation(
     text = widget.detail_text()
     assert dto.name in text
     assert "cước 3 chu kỳ" in text or "Chờ quyết định" in text
-    assert "Các bước" in text and "— SMS" in text
+    assert "Các bước" in text and "—\tGửi SMS" in text.replace("\n", "\t")
 
 
 def test_enter_in_the_table_opens_the_detail(qtbot: QtBot, widget: CareListWidget) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from PySide6.QtCore import (
 from shiboken6 import isValid
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare.domain.values import format_msisdn, format_number
+from mbfcare.domain.steps import STEPS
+from mbfcare.domain.values import format_date, format_msisdn, format_number
 from mbfcare.services import queries
 from mbfcare.services.queries import CareListFilter, CareRowDTO
 from mbfcare.ui.tasks import TaskRunner
@@ -63,6 +65,28 @@ STATE_TIP = {
     ),
     "left_out": QT_TRANSLATE_NOOP("CareListTableModel", "Cán bộ đã quyết định không chăm sóc."),
 }
+STEP_SHORT_TEXT = {
+    "sms": QT_TRANSLATE_NOOP("CareListTableModel", "SMS"),
+    "data_check": QT_TRANSLATE_NOOP("CareListTableModel", "DL"),
+    "handover": QT_TRANSLATE_NOOP("CareListTableModel", "Quà"),
+    "package_advice": QT_TRANSLATE_NOOP("CareListTableModel", "Gói"),
+    "questions": QT_TRANSLATE_NOOP("CareListTableModel", "Hỏi"),
+    "survey": QT_TRANSLATE_NOOP("CareListTableModel", "KS"),
+}
+STEP_TEXT = {
+    "sms": QT_TRANSLATE_NOOP("CareListTableModel", "Gửi SMS"),
+    "data_check": QT_TRANSLATE_NOOP("CareListTableModel", "Kiểm tra dữ liệu"),
+    "handover": QT_TRANSLATE_NOOP("CareListTableModel", "Trao quà"),
+    "package_advice": QT_TRANSLATE_NOOP("CareListTableModel", "Tư vấn gói cước"),
+    "questions": QT_TRANSLATE_NOOP("CareListTableModel", "Giải đáp thắc mắc"),
+    "survey": QT_TRANSLATE_NOOP("CareListTableModel", "Khảo sát"),
+}
+OUTCOME_TEXT = {
+    "unreachable": QT_TRANSLATE_NOOP("CareListTableModel", "Không liên lạc được"),
+    "refused": QT_TRANSLATE_NOOP("CareListTableModel", "Từ chối"),
+    "moved": QT_TRANSLATE_NOOP("CareListTableModel", "Chuyển đi"),
+    "other": QT_TRANSLATE_NOOP("CareListTableModel", "Khác"),
+}
 DELIVERY_TEXT = {
     "visit": QT_TRANSLATE_NOOP("CareListTableModel", "MBF đến tặng"),
     "store": QT_TRANSLATE_NOOP("CareListTableModel", "KH đến cửa hàng nhận"),
@@ -82,6 +106,30 @@ def state_text(state: str) -> str:
 def delivery_text(delivery: str | None) -> str:
     """How the gift is delivered, in words."""
     return tr(DELIVERY_TEXT[delivery]) if delivery in DELIVERY_TEXT else ""
+
+
+def step_text(step: str) -> str:
+    """A step's name in words."""
+    return tr(STEP_TEXT[step]) if step in STEP_TEXT else step
+
+
+def outcome_text(outcome: str | None) -> str:
+    """An outcome in words ("" for none)."""
+    return tr(OUTCOME_TEXT[outcome]) if outcome in OUTCOME_TEXT else (outcome or "")
+
+
+def _tick(value: object) -> str:
+    if value == "owed":
+        return tr("nợ")
+    return "✓" if value else ""
+
+
+def _step_value(i: int) -> Callable[[CareRowDTO], object]:
+    def value(row: CareRowDTO) -> object:
+        if STEPS[i] == "handover" and row.steps[i] is None and row.gift_owed:
+            return "owed"
+        return row.steps[i]
+    return value
 
 
 def _plain(value: object) -> str:
@@ -210,6 +258,15 @@ COLUMNS: tuple[Column, ...] = (
         _LEFT,
         sort_key="state",
     ),
+    *(Column(step, STEP_SHORT_TEXT[step], _step_value(i), _CENTER, _tick, step)
+      for i, step in enumerate(STEPS)),
+    Column(
+        "outcome",
+        QT_TRANSLATE_NOOP("CareListTableModel", "Kết quả"),
+        lambda r: outcome_text(r.outcome),
+        _LEFT,
+        sort_key="outcome",
+    ),
     Column(
         "waiting_rank",
         QT_TRANSLATE_NOOP("CareListTableModel", "Thứ tự chờ"),
@@ -228,7 +285,14 @@ COLUMNS: tuple[Column, ...] = (
 def export_columns() -> list[tuple[str, Callable[[CareRowDTO], object]]]:
     """(translated title, value) per column, for `exporting.export_ids` (call on the GUI
     thread; the value functions themselves are pure and run on the worker)."""
-    return [(c.header(), c.value) for c in COLUMNS]
+    owed = tr("nợ quà")
+
+    def exported(column: Column) -> Callable[[CareRowDTO], object]:
+        if column.key not in STEPS:
+            return column.value
+        return lambda row: owed if (v := column.value(row)) == "owed" else v
+
+    return [(c.header(), exported(c)) for c in COLUMNS]
 
 
 class CareListTableModel(QAbstractTableModel):
@@ -355,6 +419,13 @@ class CareListTableModel(QAbstractTableModel):
         self.endResetModel()
         self.ids_loaded.emit(len(self._ids))
 
+    def refresh_rows(self) -> None:
+        """Read the shown rows again (a step was recorded), keeping ids, order and selection."""
+        self._pages.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+
     def column_of(self, key: str) -> int:
         """The column index of a column key."""
         return next(i for i, c in enumerate(COLUMNS) if c.key == key)
@@ -399,6 +470,13 @@ class CareListTableModel(QAbstractTableModel):
         if row is None:
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column.key in STEPS:
+                value = column.value(row)
+                if value == "owed":
+                    return tr("Trao quà: đang nợ quà")
+                if isinstance(value, dt.date):
+                    return f"{step_text(column.key)}: {format_date(value)}"
+                return tr("{step}: chưa làm").format(step=step_text(column.key))
             if column.key != "state":
                 return None
             tip = tr(STATE_TIP.get(row.state, row.state))

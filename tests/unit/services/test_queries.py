@@ -7,15 +7,19 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import NotFoundError, UsageError
 from mbfcare.models import CareCase, Charge, ImportRun, Subscriber
+from mbfcare.services import care_work, stock
 from mbfcare.services.classification import classify_batch, decide_gap
 from mbfcare.services.exporting import export_ids
 from mbfcare.services.queries import (
+    ANY_OUTCOME,
     GAP,
+    NO_OUTCOME,
     STEP_KEYS,
     CareListFilter,
     care_detail,
@@ -24,6 +28,8 @@ from mbfcare.services.queries import (
     filter_choices,
     number_prefix,
 )
+
+LAN = Actor("Lan", "admin")
 
 # batch 1 care month 03/2017 -> cycles 12/2016, 11/2016, 10/2016
 CYCLES = (201612, 201611, 201610)
@@ -186,12 +192,40 @@ def test_detail(listed: sessionmaker[Session], programme_id: int) -> None:
     assert d.history[0].text == "thang3.xlsx"
     assert d.history[1].by == "lan"
 
-    with listed.begin() as session:
-        session.execute(update(CareCase).where(CareCase.id == case_id).values(
-            handed_over_at=dt.datetime(2017, 3, 20, 3, 0, tzinfo=dt.UTC), has_work=True))
-    gift = next(s for s in care_detail(listed, case_id).steps if s.key == "gift")
-    assert gift.done
-    assert gift.date is not None and gift.date.date() == dt.date(2017, 3, 20)
+    stock.move_stock(listed, "receive", "balo-keo", 1, actor=LAN)
+    care_work.record_step(listed, "0901000001", "sms", actor=LAN, on=dt.date(2017, 3, 18))
+    care_work.record_handover(listed, "0901000001", actor=LAN, on=dt.date(2017, 3, 20),
+                              by="Trưởng MF Lê Chân")
+    d = care_detail(listed, case_id)
+    gift = next(s for s in d.steps if s.key == "handover")
+    assert (gift.done, gift.date, gift.by, gift.value) == (
+        True, dt.date(2017, 3, 20), "Trưởng MF Lê Chân", "balo-keo")
+    assert [s.key for s in d.steps if s.done] == ["sms", "handover"]
+    recorded = [h for h in d.history if h.kind == "audit"]
+    assert [h.text.split(" –")[0] for h in recorded] == ["Gửi SMS", "Trao Balo kéo du lịch"]
+    assert {h.by for h in recorded} == {"Lan"}
+
+
+def test_step_and_outcome_filters(listed: sessionmaker[Session], programme_id: int) -> None:
+    care_work.record_step(listed, "0901000001", "sms", actor=LAN, on=dt.date(2017, 3, 18))
+    care_work.record_step(listed, "0901000002", "sms", actor=LAN, on=dt.date(2017, 3, 18))
+    care_work.record_outcome(listed, "0901000002", "refused", actor=LAN, note="bận")
+    served = {"0901000001", "0901000002", "0931234567"}
+    # the gap case is not to be served, the refused customer is closed
+    assert _find(listed, programme_id, todo_step="sms") == {"0931234567"}
+    assert _find(listed, programme_id, todo_step="survey") == served - {"0901000002"}
+    assert _find(listed, programme_id, outcome="refused") == {"0901000002"}
+    assert _find(listed, programme_id, outcome=ANY_OUTCOME) == {"0901000002"}
+    assert "0901000002" not in _find(listed, programme_id, outcome=NO_OUTCOME)
+    rows = {r.msisdn: r for r in care_rows(listed, care_list_ids(
+        listed, CareListFilter(programme_id=programme_id), "sms"))}
+    assert rows["0901000001"].steps[0] == dt.date(2017, 3, 18)
+    assert rows["0901000002"].outcome == "refused"
+    ordered = _numbers(listed, care_list_ids(listed, CareListFilter(programme_id=programme_id),
+                                             "outcome"))
+    assert ordered[0] == "0901000002"
+    with pytest.raises(UsageError):
+        care_list_ids(listed, CareListFilter(programme_id=programme_id, todo_step="gift"))
 
 
 def test_detail_shows_gap_decision(listed: sessionmaker[Session], programme_id: int) -> None:
