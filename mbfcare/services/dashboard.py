@@ -3,7 +3,7 @@
 Every number is counted by the database (GROUP BY), in one read unit of work, and comes with
 the care-list filter that lists the entries behind it, so a screen can open that list.
 
-To add a count (SMS sent, owed gifts, surveyed…), add a field to `Counts`, its SQL expression
+To add a count, add a field to `Counts`, its SQL expression
 to `_METRICS` and its care-list filter to `METRIC_FILTERS`; every grouping picks it up.
 Entries staff decided to leave out (`left_out`) are not in care and are not counted.
 """
@@ -15,13 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Date, Select, case, cast, func, select
+from sqlalchemy import Date, Select, case, cast, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from mbfcare.domain.collation import vietnamese_sort_key
 from mbfcare.errors import NotFoundError
-from mbfcare.models import Batch, CareCase, Programme, Subscriber
+from mbfcare.models import (
+    Batch,
+    CareCase,
+    GiftItem,
+    GiftType,
+    Handover,
+    ProfileCollection,
+    Programme,
+    StockBalance,
+    Subscriber,
+)
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.uow import UnitOfWork
 
@@ -40,7 +50,11 @@ class Counts:
     waiting: int = 0  # on the waiting list (beyond the planned stock)
     awaiting_group: int = 0  # in a gap between groups; staff decide
     has_work: int = 0  # some step recorded
+    sms_sent: int = 0  # the SMS step recorded
     handed_over: int = 0  # gift handed over
+    owed: int = 0  # gift owed (the store had none)
+    surveyed: int = 0  # the survey step recorded
+    closed: int = 0  # closed with an outcome (unreachable, refused, moved, other)
 
     @property
     def total(self) -> int:
@@ -55,7 +69,11 @@ def _metrics() -> dict[str, ColumnElement[Any]]:
         "waiting": func.sum(case((c.state == "waiting", 1), else_=0)),
         "awaiting_group": func.sum(case((c.state == "awaiting_group", 1), else_=0)),
         "has_work": func.sum(case((c.has_work.is_(True), 1), else_=0)),
+        "sms_sent": func.sum(case((c.sms_on.is_not(None), 1), else_=0)),
         "handed_over": func.sum(case((c.handed_over_at.is_not(None), 1), else_=0)),
+        "owed": func.sum(case((c.gift_owed.is_(True), 1), else_=0)),
+        "surveyed": func.sum(case((c.survey_on.is_not(None), 1), else_=0)),
+        "closed": func.sum(case((c.outcome.is_not(None), 1), else_=0)),
     }
 
 
@@ -65,7 +83,11 @@ METRIC_FILTERS: Mapping[str, Mapping[str, object]] = {
     "waiting": {"state": "waiting"},
     "awaiting_group": {"state": "awaiting_group"},
     "has_work": {"has_work": True},
+    "sms_sent": {"done_step": "sms"},
     "handed_over": {"handed_over": True},
+    "owed": {"gift_owed": True},
+    "surveyed": {"done_step": "survey"},
+    "closed": {"outcome": "any"},
 }
 
 COUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Counts))
@@ -100,9 +122,28 @@ class DistrictRow:
 class TodoItem:
     """A "cần làm" entry: `key` names the work, `filter` lists the entries to work on."""
 
-    key: str  # `awaiting_group`, `waiting`, `profile_not_standardised`
+    key: str  # `awaiting_group`, `waiting`, `profile_not_standardised`, `owed_overdue`
     count: int
     filter: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """Gift stock of one item over every location; `low` when it will not cover the need."""
+
+    item_code: str
+    item_name: str
+    gift_type: int
+    received: int
+    handed_over: int
+    on_hand: int
+    owed: int
+
+    @property
+    def low(self) -> bool:
+        """Fewer left than owed, or under a tenth of what came in (and under 5 at least)."""
+        return self.on_hand < self.owed or (
+            self.received > 0 and self.on_hand < max(5, self.received // 10))
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,7 @@ class DashboardDTO:
     districts: tuple[DistrictRow, ...]
     handovers_per_day: tuple[tuple[dt.date, int], ...]
     todo: tuple[TodoItem, ...]
+    stock: tuple[StockLine, ...] = ()
 
     @property
     def has_programme(self) -> bool:
@@ -143,12 +185,14 @@ def _counts(row: Any) -> Counts:
 
 
 def _handover_day(session: Session) -> ColumnElement[Any]:
-    """The Vietnam-time calendar day of `handed_over_at` (stored in UTC)."""
+    """The day of the handover: as recorded (a list returned later names the day), else the
+    Vietnam-time calendar day of `handed_over_at` (stored in UTC)."""
     column = CareCase.handed_over_at
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone(VIETNAM_TZ_NAME, column), Date)
+        return func.coalesce(CareCase.handover_on,
+                             cast(func.timezone(VIETNAM_TZ_NAME, column), Date))
     # SQLite keeps the UTC time as text; shift it to Vietnam time before taking the date.
-    return func.date(column, "+7 hours")
+    return func.coalesce(CareCase.handover_on, func.date(column, "+7 hours"))
 
 
 def _as_date(value: object) -> dt.date:
@@ -221,8 +265,33 @@ def dashboard(
         not_standardised = session.scalar(scoped(
             select(func.count()).select_from(CareCase)
             .join(Subscriber, Subscriber.id == CareCase.subscriber_id)
-            .where(CareCase.state == "listed", Subscriber.profile_standardised.is_(False))
+            .where(CareCase.state == "listed", Subscriber.profile_standardised.is_(False),
+                   ~exists().where(ProfileCollection.programme_id == pid,
+                                   ProfileCollection.subscriber_id == CareCase.subscriber_id))
         )) or 0
+        today = (dt.datetime.now(dt.UTC) + VIETNAM_OFFSET).date()
+        overdue = session.scalar(scoped(
+            select(func.count()).select_from(CareCase)
+            .join(Handover, Handover.care_case_id == CareCase.id)
+            .where(Handover.status == "owed", Handover.promised_on < today))) or 0
+        stock_rows = session.execute(
+            select(GiftItem.code, GiftItem.name, GiftType.number,
+                   func.coalesce(func.sum(StockBalance.received + StockBalance.returned), 0),
+                   func.coalesce(func.sum(StockBalance.handed_over), 0),
+                   func.coalesce(func.sum(StockBalance.on_hand), 0))
+            .join(GiftType, GiftType.id == GiftItem.gift_type_id)
+            .outerjoin(StockBalance, StockBalance.item_id == GiftItem.id)
+            .where(GiftItem.programme_id == pid)
+            .group_by(GiftItem.id, GiftItem.code, GiftItem.name, GiftType.number)
+            .order_by(GiftType.number, GiftItem.id)).all()
+        owed_by_item = dict(session.execute(
+            select(GiftItem.code, func.count()).join(Handover, Handover.item_id == GiftItem.id)
+            .where(Handover.programme_id == pid, Handover.status == "owed")
+            .group_by(GiftItem.code)).tuples().all())
+        stock_lines = tuple(
+            StockLine(code, name, number, int(received), int(handed), int(left),
+                      int(owed_by_item.get(code, 0)))
+            for code, name, number, received, handed, left in stock_rows)
 
     total = Counts(**{
         name: sum(getattr(c.counts, name) for c in cards) for name in COUNT_FIELDS
@@ -234,5 +303,7 @@ def dashboard(
         TodoItem("waiting", total.waiting, {**scope, "state": "waiting"}),
         TodoItem("profile_not_standardised", int(not_standardised),
                  {**scope, "state": "listed", "profile_standardised": False}),
+        TodoItem("owed_overdue", int(overdue), {**scope, "gift_owed": True}),
     )
-    return DashboardDTO(pid, batch, total, tuple(cards), tuple(districts), per_day, todo)
+    return DashboardDTO(pid, batch, total, tuple(cards), tuple(districts), per_day, todo,
+                        stock_lines)

@@ -30,6 +30,7 @@ from mbfcare.models import (
     CareStep,
     Classification,
     ImportRun,
+    ProfileCollection,
     Subscriber,
 )
 from mbfcare.services.classification import explain
@@ -79,6 +80,7 @@ class CareListFilter:
     # A step still to do (entries on a list to serve, not closed, without that step), and
     # the outcome: an outcome key, ANY_OUTCOME or NO_OUTCOME.
     todo_step: str | None = None
+    done_step: str | None = None
     outcome: str | None = None
     gift_owed: bool | None = None
 
@@ -265,13 +267,16 @@ def _filtered(flt: CareListFilter, sort_key: str) -> Select[Any]:
     if flt.handed_over is not None:
         query = query.where(c.handed_over_at.is_not(None) if flt.handed_over
                             else c.handed_over_at.is_(None))
-    if flt.todo_step is not None and flt.todo_step not in STEPS:
-        raise UsageError(f"Không có bước '{flt.todo_step}'.")
+    for step in (flt.todo_step, flt.done_step):
+        if step is not None and step not in STEPS:
+            raise UsageError(f"Không có bước '{step}'.")
     if flt.outcome not in (None, ANY_OUTCOME, NO_OUTCOME, *OUTCOMES):
         raise UsageError(f"Không có kết quả '{flt.outcome}'.")
     if flt.todo_step is not None:
         query = query.where(c.state == "listed", c.outcome.is_(None),
                             getattr(c, f"{flt.todo_step}_on").is_(None))
+    if flt.done_step is not None:
+        query = query.where(getattr(c, f"{flt.done_step}_on").is_not(None))
     if flt.outcome == ANY_OUTCOME:
         query = query.where(c.outcome.is_not(None))
     elif flt.outcome == NO_OUTCOME:
@@ -287,6 +292,10 @@ def _filtered(flt: CareListFilter, sort_key: str) -> Select[Any]:
         query = query.join(Subscriber, Subscriber.id == c.subscriber_id)
     if flt.profile_standardised is not None:
         query = query.where(Subscriber.profile_standardised.is_(flt.profile_standardised))
+        if flt.profile_standardised is False:  # still to collect: nothing collected yet
+            query = query.where(~exists().where(
+                ProfileCollection.programme_id == c.programme_id,
+                ProfileCollection.subscriber_id == c.subscriber_id))
     if sort_key == "batch":
         query = query.join(Batch, Batch.id == c.batch_id)
     return query

@@ -236,7 +236,7 @@ class CareListWidget(QWidget):
         self._search_edit.blockSignals(False)
         self._extra_filter = {k: filters[k] for k in
                               ("has_work", "handed_over", "profile_standardised",
-                               "gift_owed")
+                               "gift_owed", "done_step")
                               if k in filters}
         self._model.set_filter(self.current_filter())
 
@@ -248,7 +248,7 @@ class CareListWidget(QWidget):
         return CareListFilter(
             has_work=extra.get("has_work"), handed_over=extra.get("handed_over"),
             profile_standardised=extra.get("profile_standardised"),
-            gift_owed=extra.get("gift_owed"),
+            gift_owed=extra.get("gift_owed"), done_step=extra.get("done_step"),
             todo_step=self._todo_combo.currentData(),
             outcome=self._outcome_combo.currentData(),
             programme_id=self._programme_id,

@@ -123,13 +123,18 @@ class DashboardWidget(QWidget):
             "waiting": self.tr("Danh sách chờ"),
             "awaiting_group": self.tr("Chờ quyết định nhóm"),
             "has_work": self.tr("Đã có thao tác"),
+            "sms_sent": self.tr("Đã gửi SMS"),
             "handed_over": self.tr("Đã trao quà"),
+            "owed": self.tr("Đang nợ quà"),
+            "surveyed": self.tr("Đã khảo sát"),
+            "closed": self.tr("Đã đóng (có kết quả)"),
         }
         self.todo_words = {
             "awaiting_group": self.tr("KH chờ quyết định nhóm (mức cước nằm giữa hai nhóm)"),
             "waiting": self.tr("KH trong danh sách chờ (vượt số quà dự kiến)"),
             "profile_not_standardised": self.tr(
                 "KH cần chuẩn hóa thông tin (thu thập phiếu thông tin khi gặp KH)"),
+            "owed_overdue": self.tr("Quà nợ đã quá ngày hẹn trao"),
         }
 
         self._build()
@@ -178,6 +183,10 @@ class DashboardWidget(QWidget):
         self._cards_layout = QGridLayout(self._cards_box)
         layout.addWidget(self._cards_box)
 
+        self._stock_box = QGroupBox(self.tr("Kho quà"))
+        self._stock_layout = QGridLayout(self._stock_box)
+        layout.addWidget(self._stock_box)
+
         charts = QGridLayout()
         self._charts_layout = charts
         self._district_box = QGroupBox(self.tr("Theo quận/huyện"))
@@ -202,7 +211,8 @@ class DashboardWidget(QWidget):
         layout.addLayout(charts)
         layout.addStretch(1)
 
-        for box in (self._todo_box, self._cards_box, self._district_box, self._days_box):
+        for box in (self._todo_box, self._cards_box, self._stock_box, self._district_box,
+                    self._days_box):
             box.hide()
 
     def _chart_view(self, chart: QChart) -> QChartView:
@@ -258,7 +268,8 @@ class DashboardWidget(QWidget):
         self._refresh_button.setEnabled(True)
         if isinstance(exc, MbfCareError):
             self._show_status(str(exc))
-            for box in (self._todo_box, self._cards_box, self._district_box, self._days_box):
+            for box in (self._todo_box, self._cards_box, self._stock_box, self._district_box,
+                    self._days_box):
                 box.hide()
         else:
             self._show_status(self.tr("Không đọc được số liệu."))
@@ -290,12 +301,14 @@ class DashboardWidget(QWidget):
         else:
             self._show_status("")
         has_data = dto.has_programme and not dto.is_empty
-        for box in (self._todo_box, self._cards_box, self._district_box, self._days_box):
+        for box in (self._todo_box, self._cards_box, self._stock_box, self._district_box,
+                    self._days_box):
             box.setVisible(has_data)
         if not has_data:
             return
         self._show_todo(dto)
         self._show_cards(dto)
+        self._show_stock(dto)
         self._show_districts(dto)
         self._show_days(dto)
 
@@ -317,6 +330,40 @@ class DashboardWidget(QWidget):
                                         Qt.AlignmentFlag.AlignRight)
             self._todo_layout.addWidget(QLabel(words), row, 1)
         _show_all(self._todo_layout)
+
+    def _show_stock(self, dto: DashboardDTO) -> None:
+        _clear(self._stock_layout)
+        heads = (self.tr("Món quà"), self.tr("Nhập"), self.tr("Đã trao"), self.tr("Nợ"),
+                 self.tr("Còn"), "")
+        for column, text in enumerate(heads):
+            self._stock_layout.addWidget(QLabel(f"<b>{html.escape(text)}</b>"), 0, column)
+        for row, line in enumerate(dto.stock, start=1):
+            cells = (line.item_name, format_number(line.received),
+                     format_number(line.handed_over), format_number(line.owed),
+                     format_number(line.on_hand))
+            for column, text in enumerate(cells):
+                label = QLabel(text)
+                if column:
+                    label.setAlignment(Qt.AlignmentFlag.AlignRight
+                                       | Qt.AlignmentFlag.AlignVCenter)
+                self._stock_layout.addWidget(label, row, column)
+            warning = QLabel(("⚠ " + self.tr("sắp hết, cần nhập thêm")) if line.low else "")
+            warning.setObjectName(f"stock_warning_{line.item_code}")
+            warning.setStyleSheet("color: #a15c00")
+            self._stock_layout.addWidget(warning, row, len(cells))
+        self._stock_layout.setColumnStretch(len(heads) - 1, 1)
+        _show_all(self._stock_layout)
+
+    def stock_text(self) -> str:
+        """The stock box as text, row by row (for tests)."""
+        rows: dict[int, list[str]] = {}
+        for i in range(self._stock_layout.count()):
+            item = self._stock_layout.itemAt(i)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QLabel):
+                position: Any = self._stock_layout.getItemPosition(i)
+                rows.setdefault(int(position[0]), []).append(widget.text())
+        return "\n".join(" | ".join(cells) for _r, cells in sorted(rows.items()))
 
     def _card_title(self, card: GroupCard) -> str:
         if card.group is None:

@@ -109,7 +109,9 @@ def test_programme_without_lists(factory: sessionmaker[Session], programme_id: i
     assert result.programme_id == programme_id
     assert result.is_empty
     assert result.total == Counts()
-    assert [item.count for item in result.todo] == [0, 0, 0]
+    assert [item.count for item in result.todo] == [0, 0, 0, 0]
+    assert [line.item_code for line in result.stock] == ["balo-keo", "hop-thuc-pham", "o-2-khuc"]
+    assert all(line.on_hand == 0 and not line.low for line in result.stock)
 
 
 def test_unknown_batch_or_programme(factory: sessionmaker[Session], programme_id: int) -> None:
@@ -126,3 +128,46 @@ def test_other_programmes_are_not_counted(
     seed(factory, other, generate(20, seed=1))
     assert dashboard(factory, programme_id).is_empty
     assert dashboard(factory, other).total == expected(generate(20, seed=1))
+
+
+def test_work_recorded_shows_on_the_cards_stock_and_todo(
+        factory: sessionmaker[Session], programme_id: int) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from mbfcare.domain.actors import Actor
+    from mbfcare.models import Handover
+    from mbfcare.services import care_work, stock
+    from tests.care_data import GROUP2, STORE, seed_listed
+
+    lan = Actor("Lan", "admin")
+    g2 = sorted(GROUP2)
+    seed_listed(factory, programme_id)
+    stock.move_stock(factory, "receive", "o-2-khuc", 12, actor=lan, location=STORE)
+    care_work.record_step(factory, g2[0], "sms", actor=lan, on=dt.date(2017, 3, 1))
+    care_work.record_handover(factory, g2[0], actor=lan, item_code="o-2-khuc",
+                              on=dt.date(2017, 3, 3))
+    care_work.record_step(factory, g2[0], "survey", actor=lan, on=dt.date(2017, 3, 3))
+    care_work.record_handover(factory, g2[1], actor=lan, item_code="o-2-khuc")
+    care_work.record_handover(factory, g2[2], actor=lan, item_code="hop-thuc-pham", owed=True,
+                              promised_on=care_work.local_today())
+    care_work.record_outcome(factory, g2[3], "unreachable", actor=lan)
+    with factory.begin() as session:
+        session.execute(update(Handover).where(Handover.status == "owed")
+                        .values(promised_on=dt.date(2017, 3, 10)))
+    result = dashboard(factory, programme_id, batch=1)
+    card = next(c for c in result.cards if c.group == 2)
+    assert (card.counts.sms_sent, card.counts.handed_over, card.counts.owed,
+            card.counts.surveyed, card.counts.closed) == (1, 2, 1, 1, 1)
+    assert result.filter_for("surveyed", card.filter) == {"batch": 1, "group": 2,
+                                                         "done_step": "survey"}
+    assert dict(result.handovers_per_day)[dt.date(2017, 3, 3)] == 1
+    todo = {item.key: item.count for item in result.todo}
+    assert todo["owed_overdue"] == 1
+    lines = {line.item_code: line for line in result.stock}
+    umbrella = lines["o-2-khuc"]
+    assert (umbrella.received, umbrella.handed_over, umbrella.on_hand) == (12, 2, 10)
+    assert not umbrella.low
+    box = lines["hop-thuc-pham"]
+    assert (box.on_hand, box.owed, box.low) == (0, 1, True)
