@@ -33,6 +33,8 @@ __all__ = [
     "GroupRule",
     "ProgrammeInfo",
     "RegionalWritten",
+    "StockRow",
+    "SurveyRow",
     "cell_text",
     "chitiet_digest",
     "chitiet_order",
@@ -82,6 +84,9 @@ RESULT_NOT_STARTED = "Chưa thực hiện"
 RESULT_IN_PROGRESS = "Đang thực hiện"
 RESULT_DONE = "Hoàn thành"
 RESULT_AWAITING_GROUP = "Chờ quyết định nhóm"
+RESULT_OUTCOMES = {"unreachable": "Không liên lạc được", "refused": "Từ chối",
+                   "moved": "Chuyển đi", "other": "Khác"}
+STEP_COUNT = 6
 
 # OWASP CSV injection: a cell starting with one of these may be read as a formula.
 _FORMULA_START = frozenset("=+-@\t\r")
@@ -120,6 +125,41 @@ class CareRow:
     handed_over: dt.date | None
     has_work: bool
     standardised: bool | None
+    # The work recorded (issue 5); defaults describe an entry nobody has worked on yet.
+    item_name: str = ""
+    sms_on: dt.date | None = None
+    handed_by: str = ""
+    offers: str = ""
+    package_taken: str = ""
+    surveyed: bool = False
+    satisfaction: int | None = None
+    outcome: str | None = None
+    outcome_note: str = ""
+    collected: bool = False
+    steps_done: int = 0
+    gift_owed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StockRow:
+    """One gift item at one location (KhoQua)."""
+
+    gift_type_name: str
+    item_name: str
+    location: str
+    received: int
+    handed_over: int
+    on_hand: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRow:
+    """One answer to one question, with how many forms gave it (KhaoSat)."""
+
+    question: str
+    answer: str
+    count: int
+    share: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +184,8 @@ class ProgrammeInfo:
     batches: tuple[tuple[int, str], ...]  # (number, MM/YYYY)
     groups: tuple[GroupRule, ...]
     gift_items: tuple[GiftItemInfo, ...]
+    stock: tuple[StockRow, ...] = ()
+    survey: tuple[SurveyRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +280,31 @@ def chitiet_order(row: CareRow) -> tuple[Any, ...]:
 def _result(row: CareRow) -> str:
     if row.state == "awaiting_group":
         return RESULT_AWAITING_GROUP
+    if row.outcome:
+        return RESULT_OUTCOMES.get(row.outcome, row.outcome)
+    if row.steps_done >= STEP_COUNT:
+        return RESULT_DONE
     if row.has_work or row.handed_over is not None:
         return RESULT_IN_PROGRESS
     return RESULT_NOT_STARTED
 
 
+def _standardisation(row: CareRow) -> str:
+    if row.standardised:
+        return "Đã chuẩn hóa"
+    return "Đã thu thập" if row.collected else "Chưa chuẩn hóa"
+
+
+def _as_datetime(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime(day.year, day.month, day.day) if day is not None else None
+
+
 def _note(row: CareRow) -> str:
     parts = []
+    if row.gift_owed:
+        parts.append("Đang nợ quà")
+    if row.outcome_note:
+        parts.append(row.outcome_note)
     if row.state == "waiting":
         rank = f", thứ tự {row.waiting_rank}" if row.waiting_rank is not None else ""
         parts.append(f"Danh sách chờ (thiếu quà){rank}")
@@ -276,13 +336,17 @@ class _Sheet:
 @dataclass
 class _Tally:
     listed: int = 0
+    sms: int = 0
     handed_over: int = 0
+    surveyed: int = 0
     standardised: int = 0
     done: int = 0
 
     def add(self, other: _Tally) -> None:
         self.listed += other.listed
+        self.sms += other.sms
         self.handed_over += other.handed_over
+        self.surveyed += other.surveyed
         self.standardised += other.standardised
         self.done += other.done
 
@@ -369,9 +433,11 @@ def _write_book(
             _SUBSCRIBER_TYPE.get(row.subscriber_type, ""), row.charge_1, row.charge_2,
             row.charge_3, row.basis, row.tenure_years,
             f"Quà loại {row.gift_type}" if row.gift_type is not None else None,
-            None, None, "Đã chuẩn hóa" if row.standardised else "Chưa chuẩn hóa",
-            dt.datetime(handed.year, handed.month, handed.day) if handed is not None else None,
-            None, None, None, "Không", None, result, safe_text(_note(row)),
+            safe_text(row.item_name) if handed is not None else None, _as_datetime(row.sms_on),
+            _standardisation(row), _as_datetime(handed), safe_text(row.handed_by),
+            safe_text(row.offers), safe_text(row.package_taken),
+            "Có" if row.surveyed else "Không", row.satisfaction, result,
+            safe_text(_note(row)),
         )
         cells = []
         for col, value in enumerate(values):
@@ -395,7 +461,9 @@ def _write_book(
             tally = tallies[key] = _Tally()
         tally.listed += 1
         tally.handed_over += handed is not None
-        tally.standardised += bool(row.standardised)
+        tally.sms += row.sms_on is not None
+        tally.surveyed += row.surveyed
+        tally.standardised += bool(row.standardised) or row.collected
         tally.done += result in done_results
     detail.row = r
     counts = {"ChiTiet": detail.finish()}
@@ -411,8 +479,8 @@ def _write_book(
             summary.ws.write_number(s, 1, group)
         if label:
             summary.ws.write_string(s, 2, label)
-        for col, value in enumerate((tally.listed, 0, tally.handed_over, 0, tally.standardised),
-                                    start=3):
+        for col, value in enumerate((tally.listed, tally.sms, tally.handed_over,
+                                     tally.surveyed, tally.standardised), start=3):
             summary.ws.write_number(s, col, value)
         summary.ws.write_number(s, 8, tally.done / tally.listed if tally.listed else 0, percent)
 
@@ -429,18 +497,28 @@ def _write_book(
     tally_row(None, None, "Tổng cộng", grand)
     counts["TongHop"] = summary.finish()
 
-    # KhoQua: no stock is recorded yet, so each item shows 0 in the warehouse.
-    for item in programme.gift_items:
+    # KhoQua: every item at every location; an item never received shows 0 in the warehouse.
+    stocked = {line.item_name for line in programme.stock}
+    lines = list(programme.stock) + [
+        StockRow(item.gift_type_name or f"Quà loại {item.gift_type}", item.name, WAREHOUSE,
+                 0, 0, 0)
+        for item in programme.gift_items if item.name not in stocked]
+    for line in lines:
         stock.row += 1
-        stock.ws.write_string(stock.row, 0, safe_text(item.gift_type_name) or
-                              f"Quà loại {item.gift_type}")
-        stock.ws.write_string(stock.row, 1, safe_text(item.name))
-        stock.ws.write_string(stock.row, 2, WAREHOUSE)
-        for col in (3, 4, 5):
-            stock.ws.write_number(stock.row, col, 0)
+        stock.ws.write_string(stock.row, 0, safe_text(line.gift_type_name))
+        stock.ws.write_string(stock.row, 1, safe_text(line.item_name))
+        stock.ws.write_string(stock.row, 2, safe_text(line.location))
+        for col, value in enumerate((line.received, line.handed_over, line.on_hand), start=3):
+            stock.ws.write_number(stock.row, col, value)
     counts["KhoQua"] = stock.finish()
 
-    counts["KhaoSat"] = survey.finish()  # no survey recorded yet: the header only
+    for answer in programme.survey:
+        survey.row += 1
+        survey.ws.write_string(survey.row, 0, safe_text(answer.question))
+        survey.ws.write_string(survey.row, 1, safe_text(answer.answer))
+        survey.ws.write_number(survey.row, 2, answer.count)
+        survey.ws.write_number(survey.row, 3, answer.share, percent)
+    counts["KhaoSat"] = survey.finish()
 
     info: list[tuple[str, object, Any]] = [
         (KEY_PROGRAMME, programme_name, None),

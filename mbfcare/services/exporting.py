@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -15,19 +16,36 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 from xlsxwriter.exceptions import FileCreateError
 
 from mbfcare import __version__
-from mbfcare.domain.collation import name_sort_key
+from mbfcare.domain.collation import name_sort_key, vietnamese_sort_key
+from mbfcare.domain.survey import load_survey, survey_from_dict
 from mbfcare.domain.vntext import fold
 from mbfcare.errors import Cancelled, NotFoundError, StorageError, UsageError, ValidationError
-from mbfcare.models import Batch, CareCase, Programme, Subscriber
+from mbfcare.models import (
+    Batch,
+    CareCase,
+    CareStep,
+    GiftItem,
+    GiftType,
+    Handover,
+    ProfileCollection,
+    Programme,
+    StockBalance,
+    StockLocation,
+    Subscriber,
+    SurveyForm,
+    SurveyResponse,
+)
 from mbfcare.reports.regional import (
     CareRow,
     GiftItemInfo,
     ProgrammeInfo,
+    StockRow,
+    SurveyRow,
     delivery_text,
     safe_text,
     write_regional,
@@ -38,6 +56,9 @@ from mbfcare.services.queries import CareRowDTO, care_rows
 from mbfcare.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+SATISFACTION_KEY = "overall"
+"""The survey question whose 1–5 answer is the regional workbook's `Điểm hài lòng`."""
 
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
 
@@ -143,14 +164,26 @@ def _care_rows(
 ) -> list[CareRow]:
     """Care-list entries of a programme as DTOs, read with one query (no ORM objects)."""
     c, s, b = CareCase, Subscriber, Batch
+    package = (select(CareStep.value).where(CareStep.care_case_id == c.id,
+                                            CareStep.step == "package_advice")
+               .scalar_subquery())
+    collected = exists().where(ProfileCollection.programme_id == c.programme_id,
+                               ProfileCollection.subscriber_id == c.subscriber_id)
     query = (
         select(b.number, b.care_year, b.care_month, c.state, c.group_number, c.delivery,
                c.gift_type_number, s.msisdn, s.name, c.subscriber_type, c.province, s.province,
                c.district, s.district, c.store, c.charge_1, c.charge_2, c.charge_3, c.basis,
                c.tenure_years, c.tenure_band, c.waiting_rank, c.decision_note,
-               c.handed_over_at, c.has_work, s.profile_standardised)
+               c.handed_over_at, c.has_work, s.profile_standardised,
+               c.handover_on, c.sms_on, c.data_check_on, c.package_advice_on, c.questions_on,
+               c.survey_on, c.outcome, c.outcome_note, c.gift_owed, s.offers,
+               Handover.given_by, GiftItem.name, package, SurveyResponse.answers,
+               collected)
         .join(b, c.batch_id == b.id)
         .join(s, c.subscriber_id == s.id)
+        .outerjoin(Handover, Handover.care_case_id == c.id)
+        .outerjoin(GiftItem, GiftItem.id == Handover.item_id)
+        .outerjoin(SurveyResponse, SurveyResponse.care_case_id == c.id)
         .where(c.programme_id == programme_id, c.state.in_(states))
     )
     if batch is not None:
@@ -161,7 +194,9 @@ def _care_rows(
     rows = []
     for (number, year, month, state, group_number, delivery, gift, msisdn, name, sub_type,
          province, sub_province, district, sub_district, store, ch1, ch2, ch3, basis, years,
-         band, rank, note, handed, work, standardised) in session.execute(query):
+         band, rank, note, handed, work, standardised, handover_on, sms_on, data_check_on,
+         package_on, questions_on, survey_on, outcome, outcome_note, owed, offers, given_by,
+         item_name, package_value, answers, was_collected) in session.execute(query):
         stored = province or sub_province
         shown = provinces_seen.get(stored)
         if shown is None:
@@ -172,9 +207,75 @@ def _care_rows(
             subscriber_type=sub_type, province=shown, district=district or sub_district or "",
             store=store or "", charge_1=ch1, charge_2=ch2, charge_3=ch3, basis=basis,
             tenure_years=years, tenure_band=band or "", waiting_rank=rank, note=note or "",
-            handed_over=_local_date(handed), has_work=bool(work), standardised=standardised,
+            handed_over=handover_on or _local_date(handed), has_work=bool(work),
+            standardised=standardised, item_name=item_name or "", sms_on=sms_on,
+            handed_by=given_by or "", offers=offers or "",
+            package_taken=package_value or "", surveyed=survey_on is not None,
+            satisfaction=_satisfaction(answers), outcome=outcome,
+            outcome_note=outcome_note or "", collected=bool(was_collected),
+            steps_done=sum(d is not None for d in (sms_on, data_check_on, handover_on,
+                                                    package_on, questions_on, survey_on)),
+            gift_owed=bool(owed),
         ))
     return rows
+
+
+def _satisfaction(answers: Any) -> int | None:
+    """The overall satisfaction score (1–5) of a survey response, if answered."""
+    if not isinstance(answers, dict):
+        return None
+    value = answers.get(SATISFACTION_KEY)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _stock_rows(session: Session, programme_id: int) -> tuple[StockRow, ...]:
+    rows = session.execute(
+        select(GiftType.number, GiftType.name, GiftItem.name, StockLocation.name,
+               StockLocation.kind, StockBalance.received + StockBalance.transferred_in
+               + StockBalance.returned, StockBalance.handed_over, StockBalance.on_hand)
+        .join(GiftType, GiftType.id == GiftItem.gift_type_id)
+        .join(StockBalance, StockBalance.item_id == GiftItem.id)
+        .join(StockLocation, StockLocation.id == StockBalance.location_id)
+        .where(GiftItem.programme_id == programme_id)).all()
+    ordered = sorted(rows, key=lambda r: (r[0], vietnamese_sort_key(r[2]), r[4] != "warehouse",
+                                          vietnamese_sort_key(r[3])))
+    return tuple(StockRow(type_name or f"Quà loại {number}", item, location, int(received),
+                          int(handed), int(left))
+                 for number, type_name, item, location, _kind, received, handed, left
+                 in ordered)
+
+
+def _survey_rows(session: Session, programme_id: int) -> tuple[SurveyRow, ...]:
+    """Each question's answers with how many forms gave them, in the form's order."""
+    stored = session.scalar(select(SurveyForm.definition).where(
+        SurveyForm.programme_id == programme_id))
+    try:
+        definition = survey_from_dict(stored) if stored else load_survey()
+    except ValueError:
+        return ()
+    answers = [a for (a,) in session.execute(
+        select(SurveyResponse.answers).join(CareCase, CareCase.id == SurveyResponse.care_case_id)
+        .where(CareCase.programme_id == programme_id))]
+    rows: list[SurveyRow] = []
+    for number, question in enumerate(definition.questions, start=1):
+        given = [a.get(question.key) for a in answers
+                 if isinstance(a, dict) and a.get(question.key) not in (None, "", [])]
+        if not given:
+            continue
+        title = f"{number}. {question.text}"
+        if question.kind == "text":
+            rows.append(SurveyRow(title, "(ý kiến ghi bằng chữ)", len(given),
+                                  len(given) / len(answers)))
+            continue
+        if question.kind == "scale":
+            options: list[Any] = list(range(1, 6))
+        else:
+            options = list(question.options)
+        for option in options:
+            count = sum(option in v if isinstance(v, list) else v == option for v in given)
+            if count:
+                rows.append(SurveyRow(title, str(option), count, count / len(given)))
+    return tuple(rows)
 
 
 # --------------------------------------------------------------------------- writing files
@@ -245,7 +346,9 @@ def export_regional(
         programme = uow.session.get(Programme, pid)
         if programme is None:  # pragma: no cover - resolve_programme_id checked it
             raise NotFoundError(f"Không có chương trình số {pid}.")
-        info = _programme_info(programme)
+        info = dataclasses.replace(_programme_info(programme),
+                                   stock=_stock_rows(uow.session, pid),
+                                   survey=_survey_rows(uow.session, pid))
         rows = _care_rows(uow.session, pid, programme.provinces, REGIONAL_STATES)
     exported_at = dt.datetime.now().replace(microsecond=0)
     with _atomic(out, ".xlsx") as tmp:

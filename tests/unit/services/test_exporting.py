@@ -286,3 +286,66 @@ def test_care_list_errors(factory: sessionmaker[Session], seeded: int, tmp_path:
         export_care_list(factory, tmp_path / "ds.csv", group=3)
     with pytest.raises(NotFoundError):
         export_care_list(factory, tmp_path / "ds.csv", programme_id=99)
+
+
+def test_regional_workbook_shows_the_work_recorded(
+        factory: sessionmaker[Session], programme_id: int, tmp_path: Path) -> None:
+    from mbfcare.domain.actors import Actor
+    from mbfcare.models import CareCase, SurveyResponse
+    from mbfcare.services import care_work, stock
+    from tests.care_data import GROUP1, GROUP2, STORE, seed_listed
+
+    lan = Actor("Lan", "admin")
+    g1, g2 = sorted(GROUP1), sorted(GROUP2)
+    seed_listed(factory, programme_id)
+    stock.move_stock(factory, "receive", "o-2-khuc", 5, actor=lan, location=STORE)
+    stock.move_stock(factory, "receive", "balo-keo", 3, actor=lan)
+    care_work.record_step(factory, g1[0], "sms", actor=lan, on=dt.date(2017, 3, 1))
+    care_work.record_handover(factory, g1[0], actor=lan, on=dt.date(2017, 3, 4),
+                              by="Trưởng MF Lê Chân")
+    for step in ("data_check", "package_advice", "questions", "survey"):
+        care_work.record_step(factory, g1[0], step, actor=lan, on=dt.date(2017, 3, 4),
+                              value="MAX90" if step == "package_advice" else None)
+    care_work.record_handover(factory, g2[0], actor=lan, item_code="o-2-khuc",
+                              on=dt.date(2017, 3, 5), by="GDV Hà")
+    care_work.record_outcome(factory, g2[1], "moved", actor=lan, note="vào TP HCM")
+    with factory.begin() as session:
+        case_id = session.scalar(select(CareCase.id).join(Subscriber).where(
+            Subscriber.msisdn == g1[0]))
+        assert case_id is not None
+        session.add(SurveyResponse(care_case_id=case_id, form_version=1,
+                                   answers={"overall": 5, "recommend": "Có"},
+                                   answered_on=dt.date(2017, 3, 4)))
+    out = tmp_path / "kv5.xlsx"
+    export_regional(factory, out)
+    book = openpyxl.load_workbook(out)
+    sheet = book["ChiTiet"]
+    headers = [c.value for c in sheet[1]]
+    rows = {r[headers.index("Số thuê bao")]: dict(zip(headers, r, strict=True))
+            for r in sheet.iter_rows(min_row=2, values_only=True)}
+    visit = rows[g1[0]]
+    assert visit["Quà đã trao"] == "Balo kéo du lịch"
+    assert visit["Ngày trao quà"] == dt.datetime(2017, 3, 4)
+    assert visit["Ngày gửi SMS"] == dt.datetime(2017, 3, 1)
+    assert visit["Người trao quà"] == "Trưởng MF Lê Chân"
+    assert visit["Đăng ký gói"] == "MAX90"
+    assert (visit["Đã khảo sát"], visit["Điểm hài lòng"]) == ("Có", 5)
+    assert visit["Kết quả"] == "Hoàn thành"
+    visit_row = next(i for i, r in enumerate(sheet.iter_rows(values_only=True), start=1)
+                     if r[headers.index("Số thuê bao")] == g1[0])
+    assert sheet.cell(row=visit_row, column=headers.index("Ngày trao quà") + 1).number_format \
+        == "dd/mm/yyyy"
+    assert rows[g2[0]]["Kết quả"] == "Đang thực hiện"
+    assert rows[g2[0]]["Quà đã trao"] == "Ô 2 khúc cầm tay"
+    assert (rows[g2[1]]["Kết quả"], rows[g2[1]]["Ghi chú"]) == ("Chuyển đi", "vào TP HCM")
+    assert rows[g2[2]]["Kết quả"] == "Chưa thực hiện"
+    total = list(book["TongHop"].iter_rows(values_only=True))[-1]
+    assert total[2] == "Tổng cộng"
+    assert total[3:8] == (16, 1, 2, 1, 11)  # listed, sms, handed, surveyed, standardised
+    stock_rows = list(book["KhoQua"].iter_rows(min_row=2, values_only=True))
+    assert ("Quà loại 2", "Ô 2 khúc cầm tay", STORE, 5, 1, 4) in stock_rows
+    assert ("Quà loại 1", "Balo kéo du lịch", "Kho", 3, 1, 2) in stock_rows
+    assert ("Quà loại 2", "Hộp đựng thực phẩm hút chân không", "Kho", 0, 0, 0) in stock_rows
+    survey = list(book["KhaoSat"].iter_rows(min_row=2, values_only=True))
+    assert any(r[0].startswith("1. ") and r[1:] == ("5", 1, 1) for r in survey)
+    assert any(r[1:] == ("Có", 1, 1) for r in survey)
