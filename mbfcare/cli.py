@@ -109,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     exc.add_argument("--programme", type=int)
     exc.add_argument("--sheet")
     exc.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không lưu")
+    offers = isub.add_parser("offers", parents=[common],
+                             help="nhập gói cước ưu đãi từng thuê bao có thể tham gia")
+    offers.add_argument("file", type=Path)
+    offers.add_argument("--programme", type=int)
+    offers.add_argument("--sheet")
+    offers.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không lưu")
 
     psub.add_parser("check", parents=[common], help="kiểm tra khoảng trống/chồng lấn giữa các nhóm")
 
@@ -180,6 +186,12 @@ def _parser() -> argparse.ArgumentParser:
                       choices=("sms", "data_check", "handover", "package_advice", "questions",
                                "survey", "outcome"))
     undo.add_argument("--reason", required=True)
+    bulk = rsub.add_parser("bulk", parents=[common],
+                           help="ghi kết quả hàng loạt từ danh sách quận/huyện gửi lại")
+    bulk.add_argument("file", type=Path)
+    bulk.add_argument("--programme", type=int)
+    bulk.add_argument("--sheet")
+    bulk.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không lưu")
 
     stock = sub.add_parser("stock", parents=[common], help="kho quà")
     ssub: Any = stock.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -207,6 +219,46 @@ def _parser() -> argparse.ArgumentParser:
     care_list.add_argument("--group", type=int, choices=(1, 2))
     care_list.add_argument("--district", help="quận/huyện (không cần dấu)")
     care_list.add_argument("--store", help="cửa hàng (không cần dấu)")
+
+    survey = sub.add_parser("survey", parents=[common], help="phiếu khảo sát ý kiến khách hàng")
+    vsub: Any = survey.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    vshow = vsub.add_parser("show", parents=[common], help="in phiếu khảo sát của chương trình")
+    vshow.add_argument("--programme", type=int)
+    vform = vsub.add_parser("set-form", parents=[common],
+                            help="thay phiếu khảo sát của chương trình bằng tệp TOML")
+    vform.add_argument("file", type=Path, help="tệp .toml (mẫu: resources/surveys/default.toml)")
+    vform.add_argument("--programme", type=int)
+    venter = vsub.add_parser("enter", parents=[common], help="nhập câu trả lời của một phiếu")
+    venter.add_argument("msisdn", help="số thuê bao hoặc mã in trên phiếu (MBFC-S-…)")
+    venter.add_argument("--programme", type=int)
+    venter.add_argument("--answer", action="append", default=[], metavar="KHÓA=GIÁ_TRỊ",
+                        help="câu trả lời, ví dụ --answer overall=4 --answer 'services=1 3'")
+    venter.add_argument("--at", help="ngày khảo sát YYYY-MM-DD (mặc định: ngày gặp KH)")
+    venter.add_argument("--reason", default="", help="lý do khi sửa phiếu đã nhập")
+    vexp = vsub.add_parser("export", parents=[common], help="xuất câu trả lời để cập nhật iCRM")
+    vexp.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
+    vexp.add_argument("--programme", type=int)
+    vexp.add_argument("--batch", type=int)
+    vexp.add_argument("--new-only", action="store_true", help="chỉ các phiếu chưa xuất")
+
+    profile = sub.add_parser("profile", parents=[common],
+                             help="chuẩn hóa thông tin (phiếu thu thập thông tin)")
+    prsub: Any = profile.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    collect = prsub.add_parser("record", parents=[common], help="ghi thông tin đã thu thập")
+    collect.add_argument("msisdn")
+    collect.add_argument("--programme", type=int)
+    collect.add_argument("--name", required=True, help="họ tên")
+    collect.add_argument("--id", required=True, help="số CCCD (12 số) hoặc CMND (9 số)")
+    collect.add_argument("--birth", required=True, help="ngày sinh dd/mm/yyyy")
+    collect.add_argument("--address", required=True, help="địa chỉ")
+    collect.add_argument("--at", help="ngày thu thập YYYY-MM-DD (mặc định: hôm nay)")
+    collect.add_argument("--by", default="", help="người thu thập")
+    collect.add_argument("--reason", help="lý do khi sửa thông tin đã thu thập")
+    pexp = prsub.add_parser("export", parents=[common], help="xuất tệp cập nhật iCRM")
+    pexp.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
+    pexp.add_argument("--programme", type=int)
+    pexp.add_argument("--new-only", action="store_true",
+                      help="chỉ các hồ sơ chưa xuất (hoặc đã sửa sau lần xuất trước)")
     return parser
 
 
@@ -252,9 +304,23 @@ def _cmd_programme(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     }
 
 
+def _cmd_import_offers(args: argparse.Namespace) -> dict[str, Any]:
+    from mbfcare.services import profiles
+
+    result = profiles.import_offers(_open(args), args.file, args.programme, sheet=args.sheet,
+                                    dry_run=args.dry_run, user=_user(args))
+    lines = [f"{result.file}" + (f", sheet '{result.sheet}'" if result.sheet else "") +
+             f", tiêu đề ở dòng {result.header_row}.", result.text]
+    if result.rejects_file:
+        lines.append(f"Các dòng bị từ chối và lý do: {result.rejects_file}")
+    return {**result.to_json(), "_text": "\n".join(lines)}
+
+
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.services import importing
 
+    if args.action == "offers":
+        return _cmd_import_offers(args)
     factory = _open(args)
     progress = TerminalProgress(sys.stderr, "Đang nhập") if not args.json else None
     try:
@@ -389,10 +455,44 @@ def _actor(args: argparse.Namespace) -> Any:
     return Actor(_user(args) or "?", role)
 
 
+def _record_bulk(args: argparse.Namespace, factory: Any, actor: Any) -> dict[str, Any]:
+    from mbfcare.services import bulk_recording as bulk
+
+    progress = TerminalProgress(sys.stderr, "Đang ghi") if not args.json else None
+    try:
+        result = bulk.record_from_file(factory, args.file, programme_id=args.programme,
+                                       sheet=args.sheet, dry_run=args.dry_run, actor=actor,
+                                       progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    data = result.to_json()
+    actions = " · ".join(f"{bulk.ACTION_LABELS[k]}: {_n(v)}"
+                         for k, v in result.per_action.items() if v)
+    reasons = " · ".join(f"{bulk.REASONS.get(k, k)}: {_n(v)}"
+                         for k, v in sorted(result.reasons.items(), key=lambda kv: -kv[1]))
+    lines = [
+        ("Kiểm tra (chưa lưu) " if result.dry_run else "Đã ghi kết quả từ ") +
+        f"{result.file}" + (f", sheet '{result.sheet}'" if result.sheet else "") +
+        f", tiêu đề ở dòng {result.header_row}.",
+        f"Số dòng đọc: {_n(result.rows_read)} · có ghi: {_n(result.recorded)} · không đổi: "
+        f"{_n(result.unchanged)} · từ chối: {_n(result.rejected)}.",
+        f"Theo bước: {actions or 'không có gì mới'}.",
+    ]
+    if reasons:
+        lines.append(f"Lý do từ chối: {reasons}.")
+    if result.rejects_file:
+        lines.append(f"Các dòng bị từ chối và lý do: {result.rejects_file}")
+    data["_text"] = "\n".join(lines)
+    return data
+
+
 def _cmd_record(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.services import care_work as cw
 
     factory, actor = _open(args), _actor(args)
+    if args.action == "bulk":
+        return _record_bulk(args, factory, actor)
     on = cw.parse_step_date(getattr(args, "at", None))
     if args.action == "handover":
         result = cw.record_handover(
@@ -453,6 +553,85 @@ def _cmd_stock(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
             "to_left": result.other_on_hand, "_text": result.text}
 
 
+def _cmd_profile(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.errors import ValidationError
+    from mbfcare.services import care_work as cw
+    from mbfcare.services import profiles
+
+    factory = _open(args)
+    if args.action == "export":
+        exported = profiles.export_profiles(factory, args.out, args.programme,
+                                            only_new=args.new_only)
+        return {**exported.to_json(), "_text": exported.text}
+    try:
+        result = profiles.record_profile(
+            factory, args.msisdn, name=args.name, id_text=args.id, birth_text=args.birth,
+            address=args.address, actor=_actor(args), on=cw.parse_step_date(args.at),
+            reason=args.reason, by=args.by, programme_id=args.programme)
+    except profiles.ProfileProblem as exc:  # every field's mistake at once, not only the first
+        raise ValidationError(" ".join(exc.problems.values())) from exc
+    return {**result.to_json(), "_text": result.text}
+
+
+def _survey_lines(form: Any) -> list[str]:
+    from mbfcare.domain.survey import SCALE_MAX, SCALE_MIN
+
+    definition = form.definition
+    lines = [f"{definition.title} (phiên bản {form.version}, {_n(form.responses)} phiếu đã "
+             "nhập)"]
+    lines += [f"  {line}" for line in definition.intro.splitlines()]
+    kinds = {"scale": f"{SCALE_MIN}–{SCALE_MAX}", "single": "chọn một",
+             "multiple": "chọn nhiều", "text": "tự do"}
+    for number, q in enumerate(definition.questions, 1):
+        need = "bắt buộc" if q.required else "không bắt buộc"
+        lines.append(f"Câu {number} ({q.key}) [{kinds[q.kind]}, {need}]: {q.text}")
+        if q.kind == "scale" and (q.low or q.high):
+            lines.append(f"    {SCALE_MIN} = {q.low or '…'} · {SCALE_MAX} = {q.high or '…'}")
+        lines += [f"    {i} {option}" for i, option in enumerate(q.options, 1)]
+    return lines
+
+
+def _cmd_survey(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.domain.survey import SurveyProblem, load_survey, survey_to_dict
+    from mbfcare.services import care_work as cw
+    from mbfcare.services import surveys
+
+    factory = _open(args)
+    if args.action == "show":
+        form = surveys.survey_form(factory, args.programme)
+        return {**form.to_json(), "_text": "\n".join(_survey_lines(form))}
+    if args.action == "set-form":
+        try:
+            definition = load_survey(args.file)
+        except SurveyProblem as exc:
+            raise UsageError(str(exc)) from exc
+        except OSError as exc:
+            raise UsageError(f"Không mở được tệp '{args.file}' ({exc.strerror}).") from exc
+        form = surveys.update_survey_form(factory, args.programme, survey_to_dict(definition),
+                                          _actor(args))
+        return {**form.to_json(), "_text": "\n".join([form.text, *form.changes])}
+    if args.action == "enter":
+        typed: dict[str, str] = {}
+        for item in args.answer:
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise UsageError(f"--answer cần dạng KHÓA=GIÁ_TRỊ, ví dụ overall=4 (không phải "
+                                 f"'{item}').")
+            if key in typed:
+                raise UsageError(f"Câu '{key}' được ghi hai lần.")
+            typed[key] = value
+        form = surveys.survey_form(factory, args.programme)
+        answers = surveys.parse_typed_answers(form.definition, typed)
+        result = surveys.save_response(factory, form.programme_id, args.msisdn, answers,
+                                       actor=_actor(args), answered_on=cw.parse_step_date(args.at),
+                                       reason=args.reason)
+        return {**result.to_json(), "_text": result.text}
+    exported = surveys.export_responses(factory, args.out, args.programme, batch=args.batch,
+                                        only_new=args.new_only, actor=_actor(args))
+    return {**exported.to_json(), "_text": exported.text}
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -471,6 +650,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "list": _cmd_list,
     "record": _cmd_record,
     "stock": _cmd_stock,
+    "profile": _cmd_profile,
+    "survey": _cmd_survey,
 }
 
 

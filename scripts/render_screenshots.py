@@ -29,6 +29,7 @@ from mbfcare.io.synthetic import generate_subscribers, write_xlsx  # noqa: E402
 from mbfcare.services.classification import classify_batch  # noqa: E402
 from mbfcare.services.importing import import_subscribers  # noqa: E402
 from mbfcare.services.programmes import create_programme, default_programme_spec  # noqa: E402
+from mbfcare.services.synthetic_work import record_synthetic_work  # noqa: E402
 from mbfcare.ui.classify_dialog import ClassifyDialog  # noqa: E402
 from mbfcare.ui.i18n import install_translators  # noqa: E402
 from mbfcare.ui.main_window import MainWindow  # noqa: E402
@@ -82,6 +83,20 @@ def _sections(app: QApplication, factory: Any, db_url: str, extract: Path, out: 
     care.table.selectRow(0)
     _wait(app, lambda: bool(care.detail_text()))
     _save(window, out / "danh-sach-cham-soc.png")
+    window.show_section("desk")
+    desk = window.desk
+    shown: list[int] = []
+    desk.case_shown.connect(shown.append)
+    desk.input.setText(_desk_customer(factory))
+    desk.input.returnPressed.emit()
+    _wait(app, lambda: bool(shown))
+    _save(window, out / "quay-trao-qua.png")
+    stock_loaded: list[bool] = []
+    window.stock_page.loaded.connect(lambda: stock_loaded.append(True))
+    window.show_section("stock")
+    window.stock_page.refresh()
+    _wait(app, lambda: bool(stock_loaded))
+    _save(window, out / "kho-qua.png")
     window.show_section("import")
     window.import_page.open_file(extract)
     _wait(app, lambda: window.import_page.current_step() >= 1)
@@ -98,6 +113,22 @@ def _sections(app: QApplication, factory: Any, db_url: str, extract: Path, out: 
     _save(dialog, out / "xep-danh-sach.png")
     dialog.close()
     window.close()
+
+
+def _desk_customer(factory: Any) -> str:
+    """A group-2 customer still to serve, in the `84…` form a clerk might type."""
+    from sqlalchemy import select
+
+    from mbfcare.models import CareCase, Subscriber
+
+    with factory() as session:
+        number = session.scalar(
+            select(Subscriber.msisdn).join(CareCase, CareCase.subscriber_id == Subscriber.id)
+            .where(CareCase.group_number == 2, CareCase.state == "listed",
+                   CareCase.handover_on.is_(None), CareCase.outcome.is_(None),
+                   CareCase.gift_owed.is_(False), Subscriber.profile_standardised.is_(False))
+            .order_by(CareCase.id).limit(1))
+    return "84" + str(number)[1:]
 
 
 def main() -> int:
@@ -126,6 +157,8 @@ def main() -> int:
         print(f"imported {result.imported} subscribers, rejected {result.rejected}")
         classify_batch(factory, batch=1, care_month=care_month, plan={1: 300})
         classify_batch(factory, batch=2, care_month=care_month, dry_run=True)
+        work = record_synthetic_work(factory, programme_id=1, batch=1, seed=5)
+        print(f"recorded {work}")
         _sections(app, factory, full_url, extract.path, args.out)
         for translator in translators:
             app.removeTranslator(translator)

@@ -287,7 +287,7 @@ def dashboard(
         owed_by_item = dict(session.execute(
             select(GiftItem.code, func.count()).join(Handover, Handover.item_id == GiftItem.id)
             .where(Handover.programme_id == pid, Handover.status == "owed")
-            .group_by(GiftItem.code)).tuples().all())
+            .group_by(GiftItem.code)).all())
         stock_lines = tuple(
             StockLine(code, name, number, int(received), int(handed), int(left),
                       int(owed_by_item.get(code, 0)))

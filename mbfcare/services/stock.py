@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from mbfcare.domain.actors import Actor, PermissionProblem
 from mbfcare.domain.values import format_number
@@ -338,8 +338,10 @@ def ledger(factory: sessionmaker[Session], programme_id: int | None = None, *,
     with UnitOfWork(factory) as uow:
         session = uow.session
         pid = resolve_programme_id(session, programme_id)
-        other = select(StockLocation.name).where(
-            StockLocation.id == StockMovement.other_location_id).scalar_subquery()
+        # An alias: the plain table is in the outer FROM, and would correlate away.
+        other_place = aliased(StockLocation)
+        other = select(other_place.name).where(
+            other_place.id == StockMovement.other_location_id).scalar_subquery()
         number = (select(Subscriber.msisdn).join(Handover, Handover.subscriber_id == Subscriber.id)
                   .where(Handover.id == StockMovement.handover_id).scalar_subquery())
         query = (select(StockMovement, GiftItem.code, GiftItem.name, StockLocation.name,
@@ -427,3 +429,20 @@ def programme_items(session: Session, programme_id: int) -> list[GiftItem]:
     return list(session.scalars(select(GiftItem).join(GiftType).where(
         GiftItem.programme_id == programme_id).order_by(GiftType.number, GiftItem.id)))
 
+
+
+def item_choices(factory: sessionmaker[Session], programme_id: int | None = None
+                 ) -> list[tuple[str, str, int]]:
+    """The programme's items as (code, name, gift type number), in gift type order.
+
+    For the item boxes of the stock screen; runs on the database worker, no UI calls here.
+    """
+    with UnitOfWork(factory) as uow:
+        session = uow.session
+        pid = resolve_programme_id(session, programme_id)
+        rows = session.execute(
+            select(GiftItem.code, GiftItem.name, GiftType.number)
+            .join(GiftType, GiftType.id == GiftItem.gift_type_id)
+            .where(GiftItem.programme_id == pid)
+            .order_by(GiftType.number, GiftItem.id)).all()
+    return [(code, name, number) for code, name, number in rows]

@@ -65,7 +65,7 @@ OWED_DEFAULT_DAYS = 7
 
 # Colour is never alone: each banner also starts with its sign and says it in words.
 _BANNER_STYLE = {
-    "error": ("⛔", "background:#fde7e9; color:#8a1c1c; border:1px solid #c4314b;"),
+    "error": ("✖", "background:#fde7e9; color:#8a1c1c; border:1px solid #c4314b;"),
     "warning": ("⚠", "background:#fff4ce; color:#6b4a00; border:1px solid #c19c00;"),
     "success": ("✓", "background:#dff6dd; color:#0e5c0e; border:1px solid #2e8b2e;"),
     "info": ("", ""),
@@ -292,6 +292,9 @@ class DeskPage(QWidget):
         self._survey_button = self._button(
             self.tr("Khảo sát (F7)"),
             self.tr("Nhập phiếu khảo sát ý kiến của khách hàng này (F7)"))
+        self._package_button = self._button(
+            self.tr("Tư vấn gói (F8)"),
+            self.tr("Ghi gói cước khách hàng đăng ký sau khi tư vấn (F8)"))
         self._clear_button = self._button(
             self.tr("Xóa (Esc)"), self.tr("Bỏ khách hàng đang hiển thị, xóa ô quét (Esc)"))
 
@@ -309,7 +312,8 @@ class DeskPage(QWidget):
         panel_layout.addWidget(self._hint_label)
         panel_layout.addSpacing(6)
         actions = QHBoxLayout()
-        for button in (self._hand_over_button, self._owe_button, self._survey_button):
+        for button in (self._hand_over_button, self._owe_button, self._package_button,
+                       self._survey_button):
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self._clear_button)
@@ -340,12 +344,14 @@ class DeskPage(QWidget):
         self._owe_button.clicked.connect(self._on_owe_button_clicked)
         self._profile_button.clicked.connect(self._on_profile_button_clicked)
         self._survey_button.clicked.connect(self._on_survey_button_clicked)
+        self._package_button.clicked.connect(self._on_package_button_clicked)
         self._clear_button.clicked.connect(self.clear)
         self._location_combo.activated.connect(self._on_location_combo_activated)
         self._shortcuts = [self._shortcut(key, slot) for key, slot in (
             ("F4", self._on_profile_button_clicked),
             ("F6", self._on_owe_button_clicked),
             ("F7", self._on_survey_button_clicked),
+            ("F8", self._on_package_button_clicked),
             ("Esc", self.clear),
         )]
 
@@ -509,6 +515,7 @@ class DeskPage(QWidget):
                              .replace("%2", item.name))
             self._item_group.addButton(radio, index)
             self._items_layout.addWidget(radio)
+            radio.show()  # the layout would only show it from a queued call, a paint later
             self._item_radios.append(radio)
             if item.code == selected or (selected is None and len(dto.items) == 1):
                 radio.setChecked(True)
@@ -523,6 +530,10 @@ class DeskPage(QWidget):
         self._owe_button.setEnabled(self.can_owe())
         self._profile_button.setEnabled(has_case)
         self._survey_button.setEnabled(has_case)
+        # Package advice happens when the customer is met: after the gift (or its debt).
+        self._package_button.setEnabled(
+            has_case and self._dto is not None and self._dto.first_handover is not None
+            and "package_advice" in self._dto.steps_to_do)
         self._clear_button.setEnabled(has_case or bool(self.input.text()))
         for radio in self._item_radios:
             radio.setEnabled(self._mode in (_SERVE, _OWED))
@@ -927,6 +938,16 @@ class DeskPage(QWidget):
             return
         self._open_dialog(ProfileFormDialog(self._factory, self._runner, self._actor,
                                             dto.case_id, self))
+
+    @Slot()
+    def _on_package_button_clicked(self) -> None:
+        dto = self._dto
+        if dto is None or self._pending or not self._package_button.isEnabled():
+            return
+        from mbfcare.ui.profile_form import PackageDialog
+
+        self._open_dialog(PackageDialog(self._factory, self._runner, self._actor, dto.case_id,
+                                        dto.offers, self))
 
     @Slot()
     def _on_survey_button_clicked(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import logging
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal, Slot
@@ -32,15 +33,21 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare import __version__, paths
+from mbfcare.domain.actors import ROLES, Actor
 from mbfcare.domain.values import format_number
-from mbfcare.services import exporting, programmes
+from mbfcare.services import exporting, profiles, programmes, surveys
 from mbfcare.services.programmes import ProgrammeSummary
 from mbfcare.ui import messages
+from mbfcare.ui.bulk_recording import BulkRecordingDialog
 from mbfcare.ui.care_list import CareListWidget
 from mbfcare.ui.classify_dialog import ClassifyDialog, GapDecisionDialog
 from mbfcare.ui.dashboard import DashboardWidget
+from mbfcare.ui.desk import DeskPage
 from mbfcare.ui.import_wizard import ImportWizardWidget
 from mbfcare.ui.settings_page import SettingsWidget
+from mbfcare.ui.stock_page import StockPage
+from mbfcare.ui.survey_entry import SurveyEntryDialog
+from mbfcare.ui.survey_form_editor import SurveyFormEditorDialog
 from mbfcare.ui.tasks import TaskProgress, TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -74,7 +81,7 @@ class MainWindow(QMainWindow):
     programmes_loaded = Signal(object)
     restart_requested = Signal(str)
 
-    SECTIONS = ("dashboard", "import", "care_list", "settings")
+    SECTIONS = ("dashboard", "import", "care_list", "desk", "stock", "settings")
 
     def __init__(self, factory: sessionmaker[Session], db_description: str,
                  runner: TaskRunner | None = None, user: str | None = None,
@@ -84,6 +91,8 @@ class MainWindow(QMainWindow):
         self._db_description = db_description
         self._runner = runner or TaskRunner(self)
         self._user = user or getpass.getuser()
+        # Until sign-in (issue 8), the PC's account records, with the administrator's role.
+        self.actor = Actor(self._user, "admin")
         self.programmes: list[ProgrammeSummary] = []
         self.programme_id: int | None = None
         self.batch: int | None = None
@@ -115,11 +124,14 @@ class MainWindow(QMainWindow):
 
         self.overview = self._build_overview()
         self.import_page = ImportWizardWidget(self._factory, self._runner, self)
-        self.care_list = CareListWidget(self._factory, self._runner, self)
+        self.care_list = CareListWidget(self._factory, self._runner, self, actor=self.actor)
+        self.desk = DeskPage(self._factory, self._runner, self.actor, self)
+        self.stock_page = StockPage(self._factory, self._runner, self.actor, self)
         self.settings_page = SettingsWidget(self._factory, self._runner, self)
         self._pages: dict[str, QWidget] = {
             "dashboard": self.overview, "import": self.import_page,
-            "care_list": self.care_list, "settings": self.settings_page,
+            "care_list": self.care_list, "desk": self.desk, "stock": self.stock_page,
+            "settings": self.settings_page,
         }
         for page in self._pages.values():
             self._stack.addWidget(page)
@@ -129,7 +141,8 @@ class MainWindow(QMainWindow):
         self._sidebar.setIconSize(QSize(20, 20))
         titles = {
             "dashboard": self.tr("▣  Tổng quan"), "import": self.tr("⇪  Nhập dữ liệu"),
-            "care_list": self.tr("☰  Danh sách chăm sóc"), "settings": self.tr("⚙  Cài đặt"),
+            "care_list": self.tr("☰  Danh sách chăm sóc"), "desk": self.tr("🎁  Quầy trao quà"),
+            "stock": self.tr("▤  Kho quà"), "settings": self.tr("⚙  Cài đặt"),
         }
         for key in self.SECTIONS:
             item = QListWidgetItem(titles[key])
@@ -150,6 +163,9 @@ class MainWindow(QMainWindow):
         self.import_page.import_finished.connect(self._on_import_finished)
         self.import_page.classify_requested.connect(self.open_classify)
         self.settings_page.programme_changed.connect(lambda _id: self.refresh())
+        # Work recorded at the desk or in the stock changes the counts elsewhere.
+        self.desk.handover_recorded.connect(lambda _result: self._on_work_recorded())
+        self.stock_page.stock_changed.connect(self._on_work_recorded)
         self.settings_page.language_changed.connect(lambda _lang: self.restart_requested.emit(""))
 
     def _build_overview(self) -> QWidget:
@@ -239,6 +255,22 @@ class MainWindow(QMainWindow):
                                            self.tr("Tệp Excel gửi MobiFone KV5"))
         self._import_action = self._action(self.tr("&Nhập danh sách thuê bao…"), "Ctrl+I",
                                            lambda: self.show_section("import"))
+        self._bulk_action = self._action(
+            self.tr("&Ghi kết quả từ danh sách trả về…"), "Ctrl+Shift+I",
+            self._on_bulk_action_triggered,
+            self.tr("Ghi nhiều bước cùng lúc từ tệp Excel quận/huyện gửi lại"))
+        self._survey_action = self._action(self.tr("Nhập &phiếu khảo sát…"), "Ctrl+Shift+S",
+                                           self._on_survey_action_triggered)
+        self._survey_form_action = self._action(self.tr("Sửa mẫu phiếu &khảo sát…"), None,
+                                                self._on_survey_form_action_triggered)
+        self._icrm_profiles_action = self._action(
+            self.tr("Xuất thông tin KH đã thu thập (iCRM)…"), None,
+            partial(self._export_for_icrm, "profiles"),
+            self.tr("Tệp thông tin khách hàng đã thu thập để cập nhật lên iCRM"))
+        self._icrm_surveys_action = self._action(
+            self.tr("Xuất phiếu khảo sát (iCRM)…"), None,
+            partial(self._export_for_icrm, "surveys"),
+            self.tr("Tệp kết quả khảo sát để cập nhật lên iCRM"))
         self._classify_action = self._action(self.tr("&Xếp danh sách đợt…"), "Ctrl+K",
                                              lambda: self.open_classify(self.batch or 1))
         self._gap_action = self._action(self.tr("&Quyết định nhóm…"), "Ctrl+G",
@@ -260,6 +292,8 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self._export_action)
+        file_menu.addAction(self._icrm_profiles_action)
+        file_menu.addAction(self._icrm_surveys_action)
         file_menu.addSeparator()
         file_menu.addAction(self._refresh_action)
         file_menu.addAction(self._quit_action)
@@ -268,6 +302,9 @@ class MainWindow(QMainWindow):
         programme_menu.addAction(self._gap_action)
         data_menu = bar.addMenu(self.tr("&Dữ liệu"))
         data_menu.addAction(self._import_action)
+        data_menu.addAction(self._bulk_action)
+        data_menu.addAction(self._survey_action)
+        programme_menu.addAction(self._survey_form_action)
         view_menu = bar.addMenu(self.tr("&Xem"))
         for action in self._section_actions:
             view_menu.addAction(action)
@@ -298,7 +335,7 @@ class MainWindow(QMainWindow):
         self._programme_status = QLabel(self)
         self._db_status = QLabel(self._db_description, self)
         self._db_status.setToolTip(self._db_description)
-        self._user_status = QLabel(self._user, self)
+        self._user_status = QLabel(f"{self._user} ({ROLES[self.actor.role]})", self)
         for label in (self._programme_status, self._db_status, self._user_status):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
@@ -371,8 +408,18 @@ class MainWindow(QMainWindow):
         self._show_overview(summary)
         self._propagate()
 
+    def _on_work_recorded(self) -> None:
+        # Pages not in view read again when next shown; the one in view stays as the user
+        # left it (the desk keeps its customer, the list its selection).
+        self.dashboard.refresh()
+        if self.current_section() != "stock":
+            self.stock_page.refresh()
+        if self.current_section() != "care_list":
+            self.care_list.model.refresh_rows()
+
     def _propagate(self) -> None:
-        for page in (self.dashboard, self.import_page, self.care_list, self.settings_page):
+        for page in (self.dashboard, self.import_page, self.care_list, self.desk,
+                     self.stock_page, self.settings_page):
             page.set_programme(self.programme_id, self.batch)
         summary = self._summary()
         batch = next((b for b in summary.batches if b.number == self.batch), None) \
@@ -545,7 +592,54 @@ class MainWindow(QMainWindow):
                 file=r.file, rows=vn_number(r.rows.get("ChiTiet", 0)))),
             on_error=lambda exc: messages.show_error(self, exc))
 
+    def _export_for_icrm(self, what: str) -> None:
+        """Write collected profiles or survey answers (only those not yet sent) for iCRM."""
+        if self.programme_id is None:
+            return
+        names = {"profiles": "thong_tin_KH_iCRM.xlsx", "surveys": "khao_sat_iCRM.xlsx"}
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Xuất tệp cập nhật iCRM"), str(paths.data_dir() / names[what]),
+            self.tr("Tệp Excel (*.xlsx);;Tệp CSV (*.csv)"))
+        if not path:
+            return
+        factory, programme_id, actor = self._factory, self.programme_id, self.actor
+
+        def work(_progress: TaskProgress) -> str:
+            if what == "profiles":
+                return profiles.export_profiles(factory, Path(path), programme_id).text
+            return surveys.export_responses(factory, Path(path), programme_id,
+                                            actor=actor).text
+
+        self._runner.start(work, on_done=lambda text: messages.notify(self, text),
+                           on_error=lambda exc: messages.show_error(self, exc))
+
     @Slot()
+    def _on_bulk_action_triggered(self) -> None:
+        if self.programme_id is None:
+            return
+        dialog = BulkRecordingDialog(self._factory, self._runner, self.actor,
+                                     self.programme_id, self)
+        dialog.recording_finished.connect(lambda _result: self._on_work_recorded())
+        dialog.open()
+        self._dialog = dialog
+
+    def _on_survey_action_triggered(self) -> None:
+        if self.programme_id is None:
+            return
+        dialog = SurveyEntryDialog(self._factory, self._runner, self.actor, self.programme_id,
+                                   None, self)
+        dialog.finished.connect(lambda _code: self._on_work_recorded())
+        dialog.open()
+        self._dialog = dialog
+
+    def _on_survey_form_action_triggered(self) -> None:
+        if self.programme_id is None:
+            return
+        dialog = SurveyFormEditorDialog(self._factory, self._runner, self.actor,
+                                        self.programme_id, self)
+        dialog.open()
+        self._dialog = dialog
+
     def _on_gap_action_triggered(self) -> None:
         dialog = GapDecisionDialog(self._factory, self._runner, self.programme_id, self.batch,
                                    self)

@@ -146,7 +146,7 @@ def test_ten_customers_in_a_row(qtbot: QtBot, page: DeskPage, seeded: sessionmak
     # The first customer comes back: refused in red, with the first handover's details.
     scan(qtbot, page, "0902000001")
     assert page.banner_kind() == "error"
-    assert page.banner_text().startswith("⛔ Đã trao quà ngày ")
+    assert page.banner_text().startswith("✖ Đã trao quà ngày ")
     assert f"tại {STORE}, người trao: Phạm Thu Hà — không trao lần hai." in page.panel_text()
     assert not page.can_hand_over()
     press(qtbot, page, Qt.Key.Key_Return)
@@ -157,7 +157,7 @@ def test_ten_customers_in_a_row(qtbot: QtBot, page: DeskPage, seeded: sessionmak
     qtbot.keyClick(page.input, Qt.Key.Key_2)
     press(qtbot, page, Qt.Key.Key_Return)
     assert page.banner_kind() == "error"
-    assert page.banner_text() == (f"⛔ {STORE} đã hết Ô 2 khúc cầm tay; ghi nợ quà hoặc "
+    assert page.banner_text() == (f"✖ {STORE} đã hết Ô 2 khúc cầm tay; ghi nợ quà hoặc "
                                   "chuyển quà từ kho khác đến.")
     assert "F6" in page.panel_text()
     assert page.input.text() == "" and _focused(page)
@@ -256,7 +256,7 @@ def test_gap_case_cannot_be_served(qtbot: QtBot, page: DeskPage,
     (number,) = GAP
     scan(qtbot, page, number)
     assert page.banner_kind() == "error"
-    assert page.banner_text() == ("⛔ Chưa trao quà được: khách hàng đang chờ cán bộ quyết "
+    assert page.banner_text() == ("✖ Chưa trao quà được: khách hàng đang chờ cán bộ quyết "
                                   "định nhóm.")
     assert "Chưa có nhóm" in page.panel_text()
     assert not page.can_hand_over() and not page.can_owe()
@@ -267,7 +267,7 @@ def test_gap_case_cannot_be_served(qtbot: QtBot, page: DeskPage,
 def test_unknown_number_and_bad_code_refused_inline(qtbot: QtBot, page: DeskPage,
                                                     sink: list[tuple[str, str, str]]) -> None:
     scan(qtbot, page, "0912345678")
-    assert page.banner_text() == "⛔ Không có thuê bao 0912 345 678 trong cơ sở dữ liệu."
+    assert page.banner_text() == "✖ Không có thuê bao 0912 345 678 trong cơ sở dữ liệu."
     assert page.current_case() is None
     assert page.input.text() == "" and _focused(page)
     scan(qtbot, page, "MBFC-R-1-4-00")
@@ -403,3 +403,32 @@ def test_viewer_sees_but_cannot_hand_over(qtbot: QtBot, page: DeskPage,
     assert _handovers(seeded) == []
     page.set_actor(CLERK)
     assert page.can_hand_over()
+
+
+def test_package_advice_f8_after_the_gift(qtbot: QtBot, page: DeskPage,
+                                          seeded: sessionmaker[Session],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from mbfcare.services import profiles
+    from mbfcare.ui.profile_form import PackageDialog
+
+    opened: list[tuple[int, tuple[str, ...]]] = []
+
+    def fake_exec(dialog: PackageDialog) -> int:
+        offers = tuple(dialog.offers_list.item(i).data(Qt.ItemDataRole.UserRole)
+                       for i in range(dialog.offers_list.count() - 1))
+        opened.append((dialog._case_id, offers))  # type: ignore[attr-defined]
+        profiles.record_package(seeded, dialog._case_id, "MAX90",  # type: ignore[attr-defined]
+                                actor=page._actor)
+        return 1
+
+    monkeypatch.setattr(PackageDialog, "exec", fake_exec)
+    scan(qtbot, page, "0902000001")
+    assert not page._package_button.isEnabled()  # advice comes when the customer is met
+    press(qtbot, page, Qt.Key.Key_2)
+    press(qtbot, page, Qt.Key.Key_Return)
+    scan(qtbot, page, "0902000001")
+    assert page._package_button.isEnabled()
+    with qtbot.waitSignal(page.case_shown, timeout=5000):
+        qtbot.keyClick(page.input, Qt.Key.Key_F8)
+    assert opened == [(_case_id(seeded, "0902000001"), ("MAX90", "C120"))]
+    assert "Tư vấn gói cước" not in page.panel_text().split("Còn phải làm")[-1]

@@ -120,3 +120,22 @@ def test_english_translation(
         for translator in translators:
             qapp.removeTranslator(translator)
         QLocale.setDefault(QLocale("vi"))
+
+
+def test_sections_and_shortcuts_reach_the_desk_and_the_stock(
+    qtbot: QtBot, factory: sessionmaker[Session], programme_id: int
+) -> None:
+    window = _window(qtbot, factory)
+    titles = [window._sidebar.item(i).text() for i in range(window._sidebar.count())]
+    assert titles == ["▣  Tổng quan", "⇪  Nhập dữ liệu", "☰  Danh sách chăm sóc",
+                      "🎁  Quầy trao quà", "▤  Kho quà", "⚙  Cài đặt"]
+    shortcuts = [a.shortcut().toString() for a in window._section_actions]
+    assert shortcuts == [f"Ctrl+{i}" for i in range(1, 7)]
+    window._section_actions[3].trigger()
+    assert window.current_section() == "desk"
+    qtbot.waitUntil(lambda: window.desk.input.hasFocus() or not window.isActiveWindow(),
+                    timeout=5000)
+    assert window.desk.input.isEnabled()
+    window._section_actions[4].trigger()
+    assert window.current_section() == "stock"
+    assert window._user_status.text().endswith("(Quản trị)")
