@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self._sidebar.setIconSize(QSize(20, 20))
         titles = {
             "dashboard": self.tr("▣  Tổng quan"), "import": self.tr("⇪  Nhập dữ liệu"),
-            "care_list": self.tr("☰  Danh sách chăm sóc"), "desk": self.tr("🎁  Quầy trao quà"),
+            "care_list": self.tr("☰  Danh sách chăm sóc"), "desk": self.tr("✦  Quầy trao quà"),
             "stock": self.tr("▤  Kho quà"), "settings": self.tr("⚙  Cài đặt"),
         }
         for key in self.SECTIONS:
