@@ -4,9 +4,59 @@
 <context>
     <name></name>
     <message>
-        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="+321"/>
+        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="+123"/>
+        <source>nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+165"/>
+        <source>nợ quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+188"/>
+        <source>Trao quà: đang nợ quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{step}: chưa làm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Thứ tự chờ: {rank}.</source>
         <translation>Waiting position: {rank}.</translation>
+    </message>
+    <message>
+        <location filename="../../mbfcare/ui/survey_form_editor.py" line="+203"/>
+        <source>Có</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Không</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../mbfcare/ui/tablemodels/stock.py" line="+268"/>
+        <source>Không đủ trả {owed} quà nợ ở đây: còn {left}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sắp hết: còn dưới {n}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+86"/>
+        <source>quá hẹn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Đã quá ngày hẹn {days} ngày.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -18,9 +68,319 @@
     </message>
 </context>
 <context>
+    <name>BulkRecordingDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/bulk_recording.py" line="+104"/>
+        <source>Ghi kết quả hàng loạt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Đang kiểm tra {name} (chưa lưu gì)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Chọn danh sách quận/huyện gửi lại. Tệp cần cột &lt;b&gt;Số thuê bao&lt;/b&gt; và ít nhất một cột đã làm: Ngày gửi SMS, Ngày kiểm tra dữ liệu, Ngày trao quà (kèm Món quà, Người trao, Nơi trao), Ngày tư vấn hoặc Gói cước đăng ký, Ngày giải đáp, Ngày khảo sát, Kết quả (Không liên lạc được, Từ chối, Chuyển đi, Khác) và Ghi chú.&lt;br&gt;&lt;br&gt;Ô để trống nghĩa là &lt;b&gt;không thay đổi&lt;/b&gt;: không xóa gì đã ghi. Tệp được kiểm tra trước, chưa lưu gì cho đến khi bấm «Ghi kết quả».</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Chọn tệp… (Ctrl+O)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Chọn tệp Excel hoặc CSV quận/huyện gửi lại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Đóng (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Sẽ ghi theo bước:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+57"/>
+        <source>Bước</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-57"/>
+        <source>Số KH</source>
+        <translation type="unfinished">Customers</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Lý do từ chối:</source>
+        <translation type="unfinished">Rejection reasons:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+6"/>
+        <source>Lý do</source>
+        <translation type="unfinished">Reason</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>Số dòng</source>
+        <translation type="unfinished">Rows</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Các dòng bị từ chối đầu tiên:</source>
+        <translation type="unfinished">First rejected rows:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Dòng</source>
+        <translation type="unfinished">Row</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Số thuê bao</source>
+        <translation type="unfinished">Subscriber number</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Chọn tệp khác</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Ghi kết quả (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ghi các dòng hợp lệ trong một lần; bấm Hủy khi đang ghi để hoàn tác</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Đóng</source>
+        <translation type="unfinished">Close</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Hủy (Esc)</source>
+        <translation type="unfinished">Cancel (Esc)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dừng và hoàn tác: không có gì được lưu</source>
+        <translation type="unfinished">Stop and roll back: nothing is saved</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Số KH đã ghi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Mở tệp dòng bị từ chối</source>
+        <translation type="unfinished">Open the rejected rows file</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ghi tệp khác</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Đóng (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+49"/>
+        <source>Dòng dữ liệu: {rows} · {verb}: {recorded} · Không đổi: {unchanged} · Bị từ chối: {rejected}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Đã ghi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Sẽ ghi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{name}, sheet «{sheet}», tiêu đề ở dòng {row}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{name}, tiêu đề ở dòng {row}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Kết quả kiểm tra {where} (chưa lưu gì):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Không có gì mới để ghi: các dòng đều không đổi hoặc bị từ chối.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Đã dừng kiểm tra; chưa lưu gì.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Không dùng được tệp: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Thiếu số thuê bao</source>
+        <translation type="unfinished">Missing subscriber number</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Số thuê bao không hợp lệ</source>
+        <translation type="unfinished">Invalid subscriber number</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ngày không đọc được</source>
+        <translation type="unfinished">Unreadable date</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thiếu ngày của bước</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Món quà không rõ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thiếu món quà (loại quà có nhiều món)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kết quả không rõ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kết quả «Khác» cần ghi chú</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trùng số thuê bao nhưng khác nội dung</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Không có trong danh sách chăm sóc</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chưa phục vụ được (chờ quyết định nhóm, danh sách chờ)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đã đóng với kết quả</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đã nhận quà, không đóng với kết quả</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đã trao quà (hoặc ghi nợ) trước đó</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bước đã ghi với ngày khác</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hết quà ở nơi trao</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Không có nơi để quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sai thứ tự hoặc ngày của các bước</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Đang ghi kết quả từ {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>{done} / {total} dòng · {rate} dòng/giây</source>
+        <translation type="unfinished">{done} / {total} rows · {rate} rows/s</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Đã ghi kết quả từ {where}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Các dòng bị từ chối và lý do ở tệp: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Đã ghi kết quả cho {recorded} KH, không đổi {unchanged}, từ chối {rejected} dòng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Chọn danh sách quận/huyện gửi lại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bảng tính và CSV (*.xlsx *.xlsm *.xls *.csv);;Mọi tệp (*)</source>
+        <translation type="unfinished">Spreadsheets and CSV (*.xlsx *.xlsm *.xls *.csv);;All files (*)</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Đang hủy và hoàn tác…</source>
+        <translation type="unfinished">Cancelling and rolling back…</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Đang dừng kiểm tra…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CareListTableModel</name>
     <message>
-        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="-273"/>
+        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="-434"/>
         <source>Trong danh sách</source>
         <translation>On the list</translation>
     </message>
@@ -42,22 +402,102 @@
     <message>
         <location line="+3"/>
         <source>Trong danh sách chăm sóc của nhóm, sẽ được trao quà.</source>
-        <translation>On the group's care list; will receive the gift.</translation>
+        <translation>On the group&apos;s care list; will receive the gift.</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Đủ điều kiện nhưng quà của đợt đã hết theo kế hoạch: chờ theo thứ tự.</source>
-        <translation>Eligible, but the batch's planned gifts are used up: waiting in order.</translation>
+        <translation>Eligible, but the batch&apos;s planned gifts are used up: waiting in order.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Mức cước căn cứ nằm giữa các nhóm: cán bộ cần quyết định nhóm.</source>
         <translation>The charge basis falls between groups: staff must decide the group.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Cán bộ đã quyết định không chăm sóc.</source>
         <translation>Staff decided not to care for this customer.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>SMS</source>
+        <translation type="unfinished">SMS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>DL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Quà</source>
+        <translation type="unfinished">Gift</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gói</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hỏi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>KS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Gửi SMS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kiểm tra dữ liệu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trao quà</source>
+        <translation type="unfinished">Hand over the gift</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tư vấn gói cước</source>
+        <translation type="unfinished">Tariff plan advice</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giải đáp thắc mắc</source>
+        <translation type="unfinished">Answer questions</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Khảo sát</source>
+        <translation type="unfinished">Survey</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Không liên lạc được</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Từ chối</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chuyển đi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Khác</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+3"/>
@@ -70,77 +510,82 @@
         <translation>Store pick-up</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+79"/>
         <source>Đợt</source>
         <translation>Batch</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Số thuê bao</source>
         <translation>Subscriber number</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+8"/>
         <source>Họ tên</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Nhóm</source>
         <translation>Group</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Hình thức</source>
         <translation>Delivery</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+6"/>
         <source>Quận/Huyện</source>
         <translation>District</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Cửa hàng</source>
         <translation>Store</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Cước n-3</source>
         <translation>Charge n-3</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Cước n-4</source>
         <translation>Charge n-4</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Cước n-5</source>
         <translation>Charge n-5</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Mức cước căn cứ</source>
         <translation>Charge basis</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+8"/>
         <source>Năm sử dụng</source>
         <translation>Years of use</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+7"/>
         <source>Trạng thái</source>
         <translation>State</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+9"/>
+        <source>Kết quả</source>
+        <translation type="unfinished">Result</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Thứ tự chờ</source>
         <translation>Waiting position</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+6"/>
         <source>Người phụ trách</source>
         <translation>Responsible</translation>
     </message>
@@ -148,7 +593,7 @@
 <context>
     <name>CareListWidget</name>
     <message>
-        <location filename="../../mbfcare/ui/care_list.py" line="+84"/>
+        <location filename="../../mbfcare/ui/care_list.py" line="+103"/>
         <source>Số thuê bao hoặc tên, không dấu cũng được</source>
         <translation>Subscriber number or name (accents optional)</translation>
     </message>
@@ -163,12 +608,32 @@
         <translation>Export the list shown to an Excel file (Ctrl+E)</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
         <source>Chọn một khách hàng để xem chi tiết.</source>
         <translation>Select a customer to see the details.</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+8"/>
+        <source>Ghi bước…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghi kết quả…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hủy bước đã ghi…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhập thông tin KH</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+22"/>
         <source>Đợt</source>
         <translation>Batch</translation>
     </message>
@@ -198,24 +663,45 @@
         <translation>Status</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Bước còn thiếu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kết quả</source>
+        <translation type="unfinished">Result</translation>
+    </message>
+    <message>
         <location line="+7"/>
         <source>Tìm:</source>
         <translation>Search:</translation>
     </message>
     <message>
-        <location line="+157"/>
-        <location line="+9"/>
+        <location line="+189"/>
+        <location line="+6"/>
+        <location line="+14"/>
         <source>Tất cả</source>
         <translation>All</translation>
     </message>
     <message>
-        <location line="+14"/>
-        <location line="+27"/>
+        <location line="-11"/>
+        <source>Chưa có kết quả</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đã đóng (mọi kết quả)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <location line="+30"/>
         <source>Nhóm {n}</source>
         <translation>Group {n}</translation>
     </message>
     <message>
-        <location line="-26"/>
+        <location line="-29"/>
         <source>Chờ quyết định</source>
         <translation>Awaiting decision</translation>
     </message>
@@ -225,7 +711,7 @@
         <translation>{count} customers</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+20"/>
         <source>chưa có nhóm</source>
         <translation>no group yet</translation>
     </message>
@@ -250,37 +736,17 @@
         <translation>Responsible: {who}</translation>
     </message>
     <message>
-        <location line="+11"/>
-        <source>SMS</source>
-        <translation>SMS</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Chuẩn hóa thông tin</source>
-        <translation>Profile standardisation</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Trao quà</source>
-        <translation>Hand over the gift</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Tư vấn gói cước</source>
-        <translation>Tariff plan advice</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Giải đáp thắc mắc</source>
-        <translation>Answer questions</translation>
-    </message>
-    <message>
-        <location line="+0"/>
+        <location line="-302"/>
         <source>Khảo sát</source>
         <translation>Survey</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+319"/>
+        <source>đang nợ quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>Nhập lần đầu</source>
         <translation>First import</translation>
     </message>
@@ -300,12 +766,22 @@
         <translation>Group decision</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Ghi nhận</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+7"/>
         <source>quy định phiên bản {v}</source>
         <translation>rules version {v}</translation>
     </message>
     <message>
-        <location line="+67"/>
+        <location line="+95"/>
+        <source>Không còn gì để ghi hay hủy cho khách hàng này.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+25"/>
         <source>Xuất danh sách ra Excel</source>
         <translation>Export the list to Excel</translation>
     </message>
@@ -470,8 +946,28 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Đã gửi SMS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Đã trao quà</source>
         <translation>Gift handed over</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đang nợ quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đã khảo sát</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đã đóng (có kết quả)</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+3"/>
@@ -487,6 +983,11 @@
         <location line="+2"/>
         <source>KH cần chuẩn hóa thông tin (thu thập phiếu thông tin khi gặp KH)</source>
         <translation>Customers needing profile standardisation (collect the information form when meeting them)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Quà nợ đã quá ngày hẹn trao</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+20"/>
@@ -514,6 +1015,11 @@
         <translation>By batch and group</translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Kho quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+6"/>
         <source>Theo quận/huyện</source>
         <translation>By district</translation>
@@ -529,12 +1035,12 @@
         <translation>No gift handovers recorded yet.</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+40"/>
         <source>Đang tải…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+31"/>
         <source>Không đọc được số liệu.</source>
         <translation>Could not read the figures.</translation>
     </message>
@@ -564,12 +1070,42 @@
         <translation>Batch {batch} has no care list yet. Import subscriber data and build the batch; the figures will appear here.</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+26"/>
         <source>Không còn việc nào cần làm.</source>
         <translation>Nothing left to do.</translation>
     </message>
     <message>
         <location line="+12"/>
+        <source>Món quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Nhập</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Đã trao</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Còn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>sắp hết, cần nhập thêm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+20"/>
         <source>Đợt {batch} · Chưa xếp nhóm</source>
         <translation>Batch {batch} · No group yet</translation>
     </message>
@@ -592,6 +1128,298 @@
         <location line="+23"/>
         <source>Số KH được trao quà trong ngày</source>
         <translation>Customers handed a gift that day</translation>
+    </message>
+</context>
+<context>
+    <name>DeskPage</name>
+    <message>
+        <location filename="../../mbfcare/ui/desk.py" line="+214"/>
+        <source>(theo KH)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nơi lấy quà (Alt+N): theo KH là cửa hàng của khách hàng (nhóm 1: kho); chọn một cửa hàng khi trao quà tại đó.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Nơi trao:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+151"/>
+        <source>Quét mã hoặc nhập số thuê bao</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-149"/>
+        <source>Quét mã in trên giấy mời, biên bản, phiếu khảo sát hoặc nhập số thuê bao rồi nhấn Enter; nhấn Enter lần nữa (ô trống) để trao quà.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>&amp;Quét mã hoặc nhập số thuê bao:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Nhập thông tin (F4)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mở phiếu thu thập thông tin để chuẩn hóa hồ sơ khách hàng (F4)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <location line="+242"/>
+        <source>Trao quà &amp;&amp; in biên bản (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-241"/>
+        <source>Trao quà cho khách hàng đang hiển thị và in biên bản giao nhận (Enter khi ô quét trống)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ghi nợ quà (F6)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hết quà: ghi nợ món đã chọn, hẹn ngày trao (F6)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Khảo sát (F7)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhập phiếu khảo sát ý kiến của khách hàng này (F7)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tư vấn gói (F8)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghi gói cước khách hàng đăng ký sau khi tư vấn (F8)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Xóa (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Bỏ khách hàng đang hiển thị, xóa ô quét (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+74"/>
+        <source>Chọn chương trình trước</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+122"/>
+        <source>Quét mã trên giấy mời hoặc biên bản, hoặc nhập số thuê bao rồi nhấn Enter.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>(%1) %2 · Còn: %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Nhấn %1 để chọn %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Trao quà nợ (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Vai trò %1 chỉ xem được, không ghi trao quà.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Khách hàng chọn món nào? Nhấn %1 để chọn, rồi Enter để trao.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nhấn Enter để trao quà nợ; quét mã khác để phục vụ khách hàng tiếp theo.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nhấn Enter để trao quà và in biên bản; F6 nếu phải ghi nợ.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Quét mã khách hàng tiếp theo; F7 để nhập phiếu khảo sát.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Quét mã khách hàng tiếp theo hoặc nhấn Esc.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Nhóm %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chưa có nhóm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đợt %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>MBF đến tặng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Chưa trao quà được: khách hàng %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Đã đóng với kết quả “%1”: không trao quà; muốn trao thì hủy kết quả trước.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>, hẹn %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Đang nợ quà %1 tại %2%3.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>%1 tại %2:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>cần xác nhận thông tin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>cần thu thập %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>⚠ Chưa chuẩn hóa thông tin: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Gói cước có thể tư vấn: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+159"/>
+        <source>Còn phải làm: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-158"/>
+        <location line="+159"/>
+        <source>Đã làm đủ sáu bước.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-152"/>
+        <source>đang ở danh sách chờ (quà của đợt đã hết theo kế hoạch)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>đang chờ cán bộ quyết định nhóm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>đã được quyết định không chăm sóc</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>nợ %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Vừa trao: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>chưa có</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+69"/>
+        <source>Nhấn F6 để ghi nợ quà và hẹn ngày trao, hoặc Esc để bỏ qua.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+57"/>
+        <source>Đã trao: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Ghi nợ: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+63"/>
+        <source>Màn hình nhập phiếu khảo sát chưa có trong bản cài đặt này.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Chọn món quà trước: nhấn %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Chọn món quà để ghi nợ: nhấn %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Màn hình nhập thông tin khách hàng chưa có trong bản cài đặt này.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1145,7 +1973,7 @@ Billing cycles: {cycles}</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="+229"/>
+        <location filename="../../mbfcare/ui/main_window.py" line="+245"/>
         <source>Làm &amp;mới</source>
         <translation>&amp;Refresh</translation>
     </message>
@@ -1160,7 +1988,7 @@ Billing cycles: {cycles}</translation>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+31"/>
         <source>&amp;Giới thiệu</source>
         <translation>&amp;About</translation>
     </message>
@@ -1170,17 +1998,17 @@ Billing cycles: {cycles}</translation>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+21"/>
         <source>Trợ &amp;giúp</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location line="-168"/>
+        <location line="-196"/>
         <source>Đang đọc dữ liệu…</source>
         <translation>Reading data…</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+28"/>
         <source>▣  Tổng quan</source>
         <translation>▣  Overview</translation>
     </message>
@@ -1195,12 +2023,12 @@ Billing cycles: {cycles}</translation>
         <translation>☰  Care list</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>⚙  Cài đặt</source>
         <translation>⚙  Settings</translation>
     </message>
     <message>
-        <location line="+45"/>
+        <location line="+48"/>
         <source>Chào mừng đến với MBF Care</source>
         <translation>Welcome to MBF Care</translation>
     </message>
@@ -1210,12 +2038,12 @@ Billing cycles: {cycles}</translation>
         <translation>Create the programme from the document (CSKH 2017 – Region 5)</translation>
     </message>
     <message>
-        <location line="+133"/>
+        <location line="+154"/>
         <source>Chưa có chương trình</source>
         <translation>No programme yet</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+64"/>
         <source>Thuê bao đã lưu: {count}</source>
         <translation>Subscribers stored: {count}</translation>
     </message>
@@ -1255,7 +2083,17 @@ Billing cycles: {cycles}</translation>
         <translation>Batches (care month):</translation>
     </message>
     <message>
-        <location line="-230"/>
+        <location line="-315"/>
+        <source>✦  Quầy trao quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>▤  Kho quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+53"/>
         <source>Cơ sở dữ liệu chưa có chương trình chăm sóc khách hàng nào.
 Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 đợt) để bắt đầu, hoặc mở một cơ sở dữ liệu đã có.</source>
         <translation>The database has no customer care programme yet.
@@ -1302,7 +2140,47 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
         <translation>&amp;Import subscriber list…</translation>
     </message>
     <message>
+        <location line="+3"/>
+        <source>&amp;Ghi kết quả từ danh sách trả về…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+2"/>
+        <source>Ghi nhiều bước cùng lúc từ tệp Excel quận/huyện gửi lại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhập &amp;phiếu khảo sát…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sửa mẫu phiếu &amp;khảo sát…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Xuất thông tin KH đã thu thập (iCRM)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tệp thông tin khách hàng đã thu thập để cập nhật lên iCRM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Xuất phiếu khảo sát (iCRM)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tệp kết quả khảo sát để cập nhật lên iCRM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>&amp;Xếp danh sách đợt…</source>
         <translation>&amp;Build batch list…</translation>
     </message>
@@ -1312,7 +2190,7 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
         <translation>&amp;Group decisions…</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+24"/>
         <source>&amp;Chương trình</source>
         <translation>&amp;Programme</translation>
     </message>
@@ -1322,7 +2200,7 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
         <translation>&amp;Data</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+5"/>
         <source>&amp;Xem</source>
         <translation>&amp;View</translation>
     </message>
@@ -1343,7 +2221,7 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
     </message>
     <message>
         <location line="+79"/>
-        <location line="+17"/>
+        <location line="+27"/>
         <source>Đợt {number} ({month})</source>
         <translation>Batch {number} ({month})</translation>
     </message>
@@ -1363,7 +2241,7 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
         <translation>average of billing cycles n-3, n-4, n-5 (rounded down)</translation>
     </message>
     <message>
-        <location line="+74"/>
+        <location line="+65"/>
         <source>Đã nhập {imported} thuê bao mới, cập nhật {updated}, từ chối {rejected} dòng.</source>
         <translation>Imported {imported} new subscribers, updated {updated}, rejected {rejected} rows.</translation>
     </message>
@@ -1405,7 +2283,17 @@ postgresql+psycopg://user:password@192.168.1.10/mbfcare</translation>
         <translation>Exported {file} ({rows} detail rows).</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+10"/>
+        <source>Xuất tệp cập nhật iCRM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tệp Excel (*.xlsx);;Tệp CSV (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+52"/>
         <source>Đang xử lý…</source>
         <translation>Working…</translation>
     </message>
@@ -1425,22 +2313,272 @@ Database: {db}
 Data folder: {home}</translation>
     </message>
     <message>
-        <location line="-59"/>
+        <location line="-106"/>
         <source>Đã tạo chương trình số {id}.</source>
         <translation>Programme {id} created.</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location line="+105"/>
         <source>Giới thiệu MBF Care</source>
         <translation>About MBF Care</translation>
     </message>
 </context>
 <context>
+    <name>MovementDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/stock_page.py" line="+164"/>
+        <source>Nhập quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chuyển quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trả lại quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuất hủy quà (hỏng)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{name} (quà loại {n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>bắt buộc</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>không bắt buộc</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Nhập</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Chuyển</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trả lại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuất hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Món quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Số lượng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Nhập về</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Từ nơi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Trả về</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Tại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Đến &amp;nơi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Lý do</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Chưa có món quà nào: thêm quà trong Cài đặt chương trình.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cần ghi nơi để quà.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cần chọn nơi nhận.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Nơi chuyển và nơi nhận là một.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cần ghi lý do chuyển quà.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cần ghi lý do xuất hủy.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{place} chưa có {item}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{place} chỉ còn {left} {item}, không đủ {wanted}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Nơi mới: {place} sẽ được thêm vào danh sách nơi để quà.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hiện có tại {place}: {left} {item}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>NumberLink</name>
     <message>
-        <location filename="../../mbfcare/ui/dashboard.py" line="-339"/>
+        <location filename="../../mbfcare/ui/dashboard.py" line="-386"/>
         <source>Mở danh sách chăm sóc: {what}</source>
         <translation>Open the care list: {what}</translation>
+    </message>
+</context>
+<context>
+    <name>OwedGiftDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/desk.py" line="-803"/>
+        <location line="+19"/>
+        <source>Ghi nợ quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Ví dụ: KH chọn ô, cửa hàng hết ô</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghi nợ %1 cho %2; trao khi cửa hàng có quà.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Hẹn ngày trao:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghi &amp;chú:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PackageDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/profile_form.py" line="+526"/>
+        <source>Tư vấn gói cước</source>
+        <translation type="unfinished">Tariff plan advice</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Gói cước khách hàng đăng ký sau khi được tư vấn:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Không đăng ký gói nào</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Khách hàng chưa có gói ưu đãi nào trong danh sách; gõ gói KH đăng ký hoặc chọn «Không đăng ký».</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>gói khác, gõ tên gói</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Lưu</source>
+        <translation type="unfinished">Save</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ghi bước tư vấn gói cước (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đóng, không lưu (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Gói &amp;khác:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>✓ Đã ghi ngày {day}: {package}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>Chọn gói cước khách hàng đăng ký, hoặc «Không đăng ký gói nào».</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1449,6 +2587,203 @@ Data folder: {home}</translation>
         <location filename="../../mbfcare/ui/import_wizard.py" line="-843"/>
         <source>{letter} (ẩn)</source>
         <translation>{letter} (hidden)</translation>
+    </message>
+</context>
+<context>
+    <name>ProfileFormDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/profile_form.py" line="-426"/>
+        <source>Phiếu thu thập thông tin khách hàng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Đang đọc thông tin khách hàng…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>họ và tên như trên giấy tờ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CCCD 12 số hoặc CMND 9 số</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+5"/>
+        <source>dd/mm/yyyy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>số nhà, đường, phường/xã, tỉnh/thành phố</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>vì sao sửa, ví dụ: gõ nhầm năm sinh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>&amp;Họ tên:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Số &amp;CCCD/CMND:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ngày &amp;sinh:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Đị&amp;a chỉ:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ngày thu thập:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Lý do sửa:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Lưu</source>
+        <translation type="unfinished">Save</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lưu thông tin và ghi bước kiểm tra dữ liệu (Ctrl+Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đóng, không lưu (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Enter: sang ô tiếp theo · Ctrl+Enter: lưu · Esc: hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>Không đọc được thông tin khách hàng.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Ngày thu thập &apos;{text}&apos; không đúng (nhập ngày/tháng/năm, ví dụ 05/09/2017).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ngày thu thập {day} chưa tới.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Thông tin này đã thu thập ngày {day}; sửa lại cần ghi lý do.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RecordDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/record_dialogs.py" line="+50"/>
+        <source>Ghi bước đã làm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Ghi kết quả</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hủy một bước đã ghi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Kết quả</source>
+        <translation type="unfinished">Result</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>để trống: người đang dùng máy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Khách hàng:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bước:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Kết quả:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hủy:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ngày:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Người làm:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghi chú / giá trị:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Ghi chú:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lý do (bắt buộc):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Cần ghi lý do.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kết quả &apos;Khác&apos; cần ghi chú.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1888,6 +3223,658 @@ Data folder: {home}</translation>
         <location line="+17"/>
         <source>Đã lưu. Một số chữ đổi hẳn khi mở lại chương trình.</source>
         <translation>Saved. Some text changes fully only when the program is restarted.</translation>
+    </message>
+</context>
+<context>
+    <name>StockPage</name>
+    <message>
+        <location filename="../../mbfcare/ui/stock_page.py" line="+42"/>
+        <source>Nhập quà (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhập quà về kho hoặc cửa hàng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chuyển quà (Ctrl+T)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chuyển quà từ nơi này đến nơi khác (cần lý do)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>T&amp;rả lại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhận lại quà đã xuất (Alt+R)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuất &amp;hủy (hỏng)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuất hủy quà hỏng (cần lý do, Alt+H)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuất &amp;Excel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Xuất tồn kho, sổ kho và quà nợ ra tệp Excel; tệp mở ở thẻ đang xem (Alt+E)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Biểu tượng cảnh báo ở cột Còn: chữ nâu là sắp hết (dưới 5), chữ đỏ là không đủ trả quà nợ ở nơi đó.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <location line="+265"/>
+        <source>Tất cả</source>
+        <translation type="unfinished">All</translation>
+    </message>
+    <message>
+        <location line="-258"/>
+        <source>Trao quà &amp;nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Trao món quà nợ của khách hàng đang chọn: quà xuất khỏi nơi ghi nợ (Alt+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Tồn kho</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sổ kho</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+287"/>
+        <source>Quà nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-90"/>
+        <source>Món &amp;quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Nơi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Loại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+67"/>
+        <source>⚠ {reason} Vẫn xem được tồn kho, sổ kho và quà nợ.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Còn {n} món trong kho và cửa hàng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{n} dòng sắp hết</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{n} quà nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} quá hẹn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Quà nợ ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} dòng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Chọn một khách hàng để trao quà nợ.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Không còn quà nợ nào.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{place} còn {left} {item}: trao được.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>⚠ {place} chưa có {item}: nhập quà hoặc chuyển quà đến trước khi trao.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+122"/>
+        <source>Xuất kho quà ra Excel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tệp Excel (*.xlsx)</source>
+        <translation type="unfinished">Excel files (*.xlsx)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Đã xuất kho quà ra tệp {file}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StockTableModel</name>
+    <message>
+        <location filename="../../mbfcare/ui/tablemodels/stock.py" line="-314"/>
+        <source>Nhập kho</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+181"/>
+        <source>Chuyển đi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-180"/>
+        <location line="+178"/>
+        <source>Chuyển đến</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-177"/>
+        <source>Trao quà</source>
+        <translation type="unfinished">Hand over the gift</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+182"/>
+        <source>Trả lại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-181"/>
+        <source>Xuất hủy (hỏng)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+167"/>
+        <location line="+60"/>
+        <location line="+37"/>
+        <source>Nơi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-95"/>
+        <location line="+56"/>
+        <location line="+37"/>
+        <source>Món quà</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-91"/>
+        <location line="+52"/>
+        <source>Loại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-50"/>
+        <source>Nhập</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Đã trao</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Hủy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Còn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Thời gian</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Số lượng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nơi kia</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Người</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lý do</source>
+        <translation type="unfinished">Reason</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+21"/>
+        <source>Thuê bao</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Họ tên</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Ngày ghi nợ</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ngày hẹn</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SurveyEntryDialog</name>
+    <message>
+        <location filename="../../mbfcare/ui/survey_entry.py" line="+110"/>
+        <source>Nhập phiếu khảo sát</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Quét mã phiếu hoặc nhập số thuê bao:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>MBFC-S-… hoặc 0912 345 678</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <location line="+315"/>
+        <source>Chưa chọn khách hàng.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-296"/>
+        <source>&amp;Ngày khảo sát:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Lý do sửa phiếu:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>bắt buộc khi sửa phiếu đã nhập</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Lưu phiếu (Ctrl+Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu khác</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bỏ phiếu đang nhập, quét phiếu khác</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Đóng (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Ghi nguyên văn câu trả lời</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>(chọn nhiều: gõ các số, ví dụ 1 3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>(không bắt buộc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>ví dụ 1 3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <location line="+17"/>
+        <source>Câu {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+61"/>
+        <source>Quét mã của phiếu tiếp theo.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+79"/>
+        <source>Đang tìm…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Phiếu đã nhập ngày {day} (người nhập: {who}); lưu lại là sửa phiếu, cần ghi lý do.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Gõ câu trả lời theo phiếu giấy; Enter sang câu sau, Enter ở câu cuối để lưu.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>Quét mã phiếu (hoặc nhập số thuê bao) trước.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Còn {n} câu chưa đúng; sửa rồi lưu lại.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Phiếu này đã nhập: ghi lý do sửa rồi lưu.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Đang lưu…</source>
+        <translation type="unfinished">Saving…</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Đã lưu phiếu của {who}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Đã nhập {n} phiếu trong lần này.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SurveyFormEditor</name>
+    <message>
+        <location filename="../../mbfcare/ui/survey_form_editor.py" line="+130"/>
+        <source>&amp;Tiêu đề phiếu:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Lời &amp;giới thiệu:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Câu đang chọn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Chữ thường không dấu, số hoặc &apos;_&apos;; câu trả lời được lưu theo khóa này.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Khóa:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Câu hỏi:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Loại:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lựa c&amp;họn
+(mỗi dòng một):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Nhãn điểm 1:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>ví dụ: Rất không hài lòng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nhãn điểm 5:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>ví dụ: Rất hài lòng</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Bắt buộc trả lời</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Thêm câu (Ins)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xóa câu (Del)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lên (Alt+↑)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuống (Alt+↓)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Đang tải phiếu khảo sát…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nạp mẫu mặc định</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bỏ thay đổi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lưu (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+102"/>
+        <source>⚠ {n} phiếu đã trả lời câu này: sửa hay bỏ câu thì các phiếu đó vẫn giữ theo phiên bản cũ.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+64"/>
+        <source>Câu {n} (&apos;{key}&apos;) đã có {count} phiếu trả lời. Bỏ câu này khỏi phiếu? Các câu trả lời cũ vẫn giữ theo phiên bản đã trả lời.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+65"/>
+        <source>Phiên bản {v} · {n} phiếu đã nhập</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>có thay đổi chưa lưu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>vai trò của bạn chỉ được xem phiếu khảo sát</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Thay phiếu đang sửa bằng phiếu mẫu mặc định? Chỉ lưu khi bấm «Lưu».</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Lưu phiếu khảo sát phiên bản {v}? Thay đổi này chạm tới câu đã có phiếu trả lời.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SurveyFormEditorDialog</name>
+    <message>
+        <location line="+33"/>
+        <source>Phiếu khảo sát của chương trình</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Đóng</source>
+        <translation type="unfinished">Close</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Phiếu khảo sát có thay đổi chưa lưu. Đóng và bỏ các thay đổi?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SurveyQuestionsModel</name>
+    <message>
+        <location line="-650"/>
+        <source>Thang điểm 1–5</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chọn một</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chọn nhiều</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Trả lời tự do</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Câu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Khóa</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Câu hỏi</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Loại</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lựa chọn / nhãn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bắt buộc</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>

@@ -4,6 +4,7 @@ it, corrections, the iCRM upload file, and the package advice."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import openpyxl
@@ -227,7 +228,14 @@ def test_replacing_needs_the_right_to_correct_and_a_reason(
 def test_personal_data_never_reaches_the_log(listed: sessionmaker[Session],
                                              caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG", logger="mbfcare")
-    _record(listed)
+    # The command line's log set-up (an earlier test may have run it) stops propagation to
+    # the root logger, where caplog listens; listen on the package's logger itself.
+    package_logger = logging.getLogger("mbfcare")
+    package_logger.addHandler(caplog.handler)
+    try:
+        _record(listed)
+    finally:
+        package_logger.removeHandler(caplog.handler)
     text = caplog.text
     assert "0901***002" in text
     for secret in ("0901000002", "031180001234", "Dung", "1980"):
