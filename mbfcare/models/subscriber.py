@@ -34,6 +34,8 @@ class Subscriber(Base):
     in_other_programme: Mapped[bool | None] = mapped_column(Boolean)
     profile_standardised: Mapped[bool | None] = mapped_column(Boolean)
     offers: Mapped[str | None] = mapped_column(Text)
+    # The customer asked not to receive SMS: the SMS lists leave them out.
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     first_import_id: Mapped[int | None] = mapped_column(
         ForeignKey("import_runs.id", ondelete="SET NULL")
     )

@@ -201,3 +201,38 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")
     hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PrintRun(Base):
+    """One printing of documents (receipts, lists, forms, invitations): who, when, what."""
+
+    __tablename__ = "print_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    file_name: Mapped[str] = mapped_column(String(500), default="")
+    user: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PrintedDocument(Base):
+    """One printed copy of a document about one entry, with the token its QR code carries.
+
+    Printing the same document again supersedes the older copy: only the latest token of an
+    entry and kind is valid, so a reprinted old copy (or a forged one) is refused.
+    """
+
+    __tablename__ = "printed_documents"
+    __table_args__ = (Index("ix_printed_documents_case_kind", "care_case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    print_run_id: Mapped[int] = mapped_column(ForeignKey("print_runs.id", ondelete="CASCADE"))
+    care_case_id: Mapped[int] = mapped_column(ForeignKey("care_cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(16), unique=True)
+    printed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

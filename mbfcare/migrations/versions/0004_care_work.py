@@ -164,18 +164,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_responses')),
     sa.UniqueConstraint('care_case_id', name=op.f('uq_survey_responses_care_case_id'))
     )
-    with op.batch_alter_table('care_cases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sms_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('data_check_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('handover_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('package_advice_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('questions_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('survey_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('gift_owed', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('outcome', sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column('outcome_note', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('outcome_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('outcome_by', sa.String(length=100), nullable=True))
+    # Plain ADD COLUMNs: SQLite adds them in place, with no copy of the table.
+    op.add_column('care_cases', sa.Column('sms_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('data_check_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('handover_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('package_advice_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('questions_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('survey_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('gift_owed', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('care_cases', sa.Column('outcome', sa.String(length=20), nullable=True))
+    op.add_column('care_cases', sa.Column('outcome_note', sa.Text(), nullable=True))
+    op.add_column('care_cases', sa.Column('outcome_on', sa.Date(), nullable=True))
+    op.add_column('care_cases', sa.Column('outcome_by', sa.String(length=100), nullable=True))
 
     # The audit log is append-only: the database refuses to edit or delete a line.
     if op.get_bind().dialect.name == "sqlite":
