@@ -38,6 +38,7 @@ from mbfcare.models import (
     GiftItem,
     GiftType,
     Handover,
+    PrintedDocument,
     ProfileCollection,
     StockLocation,
     Subscriber,
@@ -105,22 +106,56 @@ def _allowed(actor: Actor, action: str) -> None:
         raise RuleError(str(exc)) from exc
 
 
-def find_case(session: Session, programme_id: int | None, text: str) -> CareCase:
-    """The care-list entry a typed number or a scanned printed code names.
+FORGED_CODE = ("Mã trên giấy không có trong sổ in của MBF Care (giấy giả hoặc in từ máy "
+               "khác).")
+
+
+def _printed_case(session: Session, scanned: EntryCode, text: str) -> CareCase:
+    """The entry of a printed copy, once its token is found to be the latest print.
+
+    Raises:
+        RuleError: the token is not in the print log, or names another entry or kind (a
+            forged copy), or its copy was printed again since (an old copy).
+    """
+    doc = session.scalar(select(PrintedDocument).where(
+        PrintedDocument.token == scanned.token))
+    if doc is None or doc.care_case_id != scanned.case_id or (
+            scanned.kind is not None and doc.kind != scanned.kind):
+        raise RuleError(FORGED_CODE)
+    case = session.get(CareCase, doc.care_case_id)
+    if case is None or (scanned.programme_id is not None
+                        and case.programme_id != scanned.programme_id):
+        raise RuleError(FORGED_CODE)
+    if doc.superseded_at is not None:
+        again = doc.superseded_at.astimezone().date()
+        raise RuleError(f"Bản in này đã được in lại ngày {format_date(again)} — dùng bản mới "
+                        "nhất.")
+    return case
+
+
+def find_case(session: Session, programme_id: int | None, text: str | int) -> CareCase:
+    """The care-list entry a typed number, a scanned printed code or an entry id names.
+
+    A printed code (full `MBFC-…` or the short `4821-K7Q2M9`) is checked against the print
+    log: only the latest printed copy of an entry and document kind is accepted. An `int` is
+    the entry's id (the screens, which already hold it).
 
     Raises:
         UsageError: the text is neither a number nor one of our codes.
         NotFoundError: nobody with that number, or not on the programme's lists.
+        RuleError: a printed code that is not (or no longer) in the print log.
     """
+    if isinstance(text, int):
+        found = session.get(CareCase, text)
+        if found is None or (programme_id is not None and found.programme_id != programme_id):
+            raise NotFoundError(f"Không có KH số {text} trong danh sách của chương trình.")
+        return found
     try:
         scanned = parse_scan(text)
     except ScanProblem as exc:
         raise UsageError(str(exc)) from exc
     if isinstance(scanned, EntryCode):
-        case = session.get(CareCase, scanned.case_id)
-        if case is None or case.programme_id != scanned.programme_id:
-            raise NotFoundError(f"Mã '{text.strip()}' không thuộc danh sách nào trong cơ sở "
-                                "dữ liệu này.")
+        case = _printed_case(session, scanned, text)
         if programme_id is not None and case.programme_id != programme_id:
             raise NotFoundError(f"Mã '{text.strip()}' thuộc chương trình khác "
                                 f"(số {case.programme_id}).")
@@ -216,7 +251,8 @@ def record_step_in(session: Session, case: CareCase, step: str, *, on: dt.date, 
     return True
 
 
-def _case_for_update(session: Session, programme_id: int | None, msisdn: str) -> CareCase:
+def _case_for_update(session: Session, programme_id: int | None,
+                     msisdn: str | int) -> CareCase:
     return find_case(session, programme_id, msisdn)
 
 
@@ -243,7 +279,7 @@ class StepResult:
                 "on": self.on.isoformat(), "changed": self.changed}
 
 
-def record_step(factory: sessionmaker[Session], msisdn: str, step: str, *, actor: Actor,
+def record_step(factory: sessionmaker[Session], msisdn: str | int, step: str, *, actor: Actor,
                 on: dt.date | None = None, by: str = "", value: str | None = None,
                 programme_id: int | None = None) -> StepResult:
     """Record that a step (`sms`, `data_check`, `package_advice`, `questions`, `survey`) was
@@ -438,7 +474,7 @@ def _raced(session: Session, programme_id: int, subscriber_id: int, msisdn: str)
     return AlreadyHandedOver(f"{format_msisdn(msisdn)}: {details.text}", details)
 
 
-def record_handover(factory: sessionmaker[Session], msisdn: str, *, actor: Actor,
+def record_handover(factory: sessionmaker[Session], msisdn: str | int, *, actor: Actor,
                     item_code: str | None = None, location: str | None = None, by: str = "",
                     on: dt.date | None = None, programme_id: int | None = None,
                     owed: bool = False, promised_on: dt.date | None = None, note: str = ""
@@ -465,7 +501,7 @@ def record_handover(factory: sessionmaker[Session], msisdn: str, *, actor: Actor
     return result
 
 
-def give_owed(factory: sessionmaker[Session], msisdn: str, *, actor: Actor, by: str = "",
+def give_owed(factory: sessionmaker[Session], msisdn: str | int, *, actor: Actor, by: str = "",
               on: dt.date | None = None, item_code: str | None = None,
               programme_id: int | None = None) -> HandoverResult:
     """Give an owed gift now that the store has one: the item leaves stock, the debt closes.
@@ -536,7 +572,8 @@ def record_outcome_in(session: Session, case: CareCase, outcome: str, *, note: s
                  before=before, after={"outcome": outcome, "note": note, "on": on})
 
 
-def record_outcome(factory: sessionmaker[Session], msisdn: str, outcome: str, *, actor: Actor,
+def record_outcome(factory: sessionmaker[Session], msisdn: str | int, outcome: str, *,
+                   actor: Actor,
                    note: str = "", on: dt.date | None = None,
                    programme_id: int | None = None) -> dict[str, Any]:
     """Close the entry: the customer cannot be served (unreachable, refused, moved, other).
@@ -560,7 +597,8 @@ def record_outcome(factory: sessionmaker[Session], msisdn: str, outcome: str, *,
 # --------------------------------------------------------------------------- corrections
 
 
-def undo(factory: sessionmaker[Session], msisdn: str, what: str, *, reason: str, actor: Actor,
+def undo(factory: sessionmaker[Session], msisdn: str | int, what: str, *, reason: str,
+         actor: Actor,
          programme_id: int | None = None) -> str:
     """Undo a step, the handover (its item goes back to stock) or the outcome, with a reason.
 

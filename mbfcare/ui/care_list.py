@@ -31,7 +31,6 @@ from shiboken6 import isValid
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
-from mbfcare.domain.codes import entry_code
 from mbfcare.domain.steps import OUTCOMES, RECORDABLE_STEPS, STEPS
 from mbfcare.domain.values import format_cycle, format_date, format_money, format_msisdn
 from mbfcare.services import care_work, exporting, queries
@@ -271,7 +270,8 @@ class CareListWidget(QWidget):
         dto = self._detail_dto
         if dto is None:
             return
-        code = entry_code("receipt", self._programme_id or 0, dto.id)
+        # The entry's id: the panel already holds it, no printed code is needed.
+        code = dto.id
         actor, factory = self._actor, self._factory
 
         def work(_progress: TaskProgress) -> str:

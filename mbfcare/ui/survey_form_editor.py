@@ -200,7 +200,8 @@ class SurveyQuestionsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (str(index.row() + 1), item.key, " ".join(item.text.split()),
                     tr(KIND_TEXT.get(item.kind, item.kind)), item.summary(),
-                    tr("Có") if item.required else tr("Không"))[column]
+                    tr(QT_TRANSLATE_NOOP("SurveyQuestionsModel", "Có")) if item.required
+                    else tr(QT_TRANSLATE_NOOP("SurveyQuestionsModel", "Không")))[column]
         if role == Qt.ItemDataRole.ToolTipRole:
             if problem:
                 return problem

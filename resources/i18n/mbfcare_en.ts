@@ -2,64 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US" sourcelanguage="vi_VN">
 <context>
-    <name></name>
-    <message>
-        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="+123"/>
-        <source>nợ</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+165"/>
-        <source>nợ quà</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+188"/>
-        <source>Trao quà: đang nợ quà</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>{step}: chưa làm</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+5"/>
-        <source>Thứ tự chờ: {rank}.</source>
-        <translation>Waiting position: {rank}.</translation>
-    </message>
-    <message>
-        <location filename="../../mbfcare/ui/survey_form_editor.py" line="+203"/>
-        <source>Có</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Không</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../mbfcare/ui/tablemodels/stock.py" line="+268"/>
-        <source>Không đủ trả {owed} quà nợ ở đây: còn {left}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Sắp hết: còn dưới {n}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+86"/>
-        <source>quá hẹn</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+13"/>
-        <source>Đã quá ngày hẹn {days} ngày.</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
     <name>App</name>
     <message>
         <location filename="../../mbfcare/ui/app.py" line="+57"/>
@@ -72,315 +14,315 @@
     <message>
         <location filename="../../mbfcare/ui/bulk_recording.py" line="+104"/>
         <source>Ghi kết quả hàng loạt</source>
-        <translation type="unfinished"></translation>
+        <translation>Record results in bulk</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>Đang kiểm tra {name} (chưa lưu gì)…</source>
-        <translation type="unfinished"></translation>
+        <translation>Checking {name} (nothing saved yet)…</translation>
     </message>
     <message>
         <location line="+31"/>
         <source>Chọn danh sách quận/huyện gửi lại. Tệp cần cột &lt;b&gt;Số thuê bao&lt;/b&gt; và ít nhất một cột đã làm: Ngày gửi SMS, Ngày kiểm tra dữ liệu, Ngày trao quà (kèm Món quà, Người trao, Nơi trao), Ngày tư vấn hoặc Gói cước đăng ký, Ngày giải đáp, Ngày khảo sát, Kết quả (Không liên lạc được, Từ chối, Chuyển đi, Khác) và Ghi chú.&lt;br&gt;&lt;br&gt;Ô để trống nghĩa là &lt;b&gt;không thay đổi&lt;/b&gt;: không xóa gì đã ghi. Tệp được kiểm tra trước, chưa lưu gì cho đến khi bấm «Ghi kết quả».</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose the list a district sent back. The file needs a &lt;b&gt;Số thuê bao&lt;/b&gt; (subscriber number) column and at least one column of work done: Ngày gửi SMS (SMS date), Ngày kiểm tra dữ liệu (data check date), Ngày trao quà (handover date, with Món quà, Người trao, Nơi trao: gift item, given by, place), Ngày tư vấn (advice date) or Gói cước đăng ký (package registered), Ngày giải đáp (questions answered date), Ngày khảo sát (survey date), Kết quả (result: Không liên lạc được, Từ chối, Chuyển đi, Khác) and Ghi chú (note).&lt;br&gt;&lt;br&gt;A blank cell means &lt;b&gt;no change&lt;/b&gt;: nothing already recorded is deleted. The file is checked first; nothing is saved until you click «Record results».</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Chọn tệp… (Ctrl+O)</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose file… (Ctrl+O)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Chọn tệp Excel hoặc CSV quận/huyện gửi lại</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose the Excel or CSV file a district sent back</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Đóng (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Close (Esc)</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Sẽ ghi theo bước:</source>
-        <translation type="unfinished"></translation>
+        <translation>Will record, by step:</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+57"/>
         <source>Bước</source>
-        <translation type="unfinished"></translation>
+        <translation>Step</translation>
     </message>
     <message>
         <location line="-57"/>
         <source>Số KH</source>
-        <translation type="unfinished">Customers</translation>
+        <translation>Customers</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Lý do từ chối:</source>
-        <translation type="unfinished">Rejection reasons:</translation>
+        <translation>Rejection reasons:</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+6"/>
         <source>Lý do</source>
-        <translation type="unfinished">Reason</translation>
+        <translation>Reason</translation>
     </message>
     <message>
         <location line="-6"/>
         <source>Số dòng</source>
-        <translation type="unfinished">Rows</translation>
+        <translation>Rows</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Các dòng bị từ chối đầu tiên:</source>
-        <translation type="unfinished">First rejected rows:</translation>
+        <translation>First rejected rows:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Dòng</source>
-        <translation type="unfinished">Row</translation>
+        <translation>Row</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Số thuê bao</source>
-        <translation type="unfinished">Subscriber number</translation>
+        <translation>Subscriber number</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Chọn tệp khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose another file</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Ghi kết quả (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Record results (Enter)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Ghi các dòng hợp lệ trong một lần; bấm Hủy khi đang ghi để hoàn tác</source>
-        <translation type="unfinished"></translation>
+        <translation>Record all valid rows in one go; click Cancel while recording to roll back</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Đóng</source>
-        <translation type="unfinished">Close</translation>
+        <translation>Close</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Hủy (Esc)</source>
-        <translation type="unfinished">Cancel (Esc)</translation>
+        <translation>Cancel (Esc)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Dừng và hoàn tác: không có gì được lưu</source>
-        <translation type="unfinished">Stop and roll back: nothing is saved</translation>
+        <translation>Stop and roll back: nothing is saved</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>Số KH đã ghi</source>
-        <translation type="unfinished"></translation>
+        <translation>Customers recorded</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Mở tệp dòng bị từ chối</source>
-        <translation type="unfinished">Open the rejected rows file</translation>
+        <translation>Open the rejected rows file</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Ghi tệp khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Record another file</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Đóng (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Close (Enter)</translation>
     </message>
     <message>
         <location line="+49"/>
         <source>Dòng dữ liệu: {rows} · {verb}: {recorded} · Không đổi: {unchanged} · Bị từ chối: {rejected}</source>
-        <translation type="unfinished"></translation>
+        <translation>Data rows: {rows} · {verb}: {recorded} · Unchanged: {unchanged} · Rejected: {rejected}</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Đã ghi</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorded</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Sẽ ghi</source>
-        <translation type="unfinished"></translation>
+        <translation>To record</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>{name}, sheet «{sheet}», tiêu đề ở dòng {row}</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}, sheet «{sheet}», header on row {row}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{name}, tiêu đề ở dòng {row}</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}, header on row {row}</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Kết quả kiểm tra {where} (chưa lưu gì):</source>
-        <translation type="unfinished"></translation>
+        <translation>Check of {where} (nothing saved yet):</translation>
     </message>
     <message>
         <location line="+21"/>
         <source>Không có gì mới để ghi: các dòng đều không đổi hoặc bị từ chối.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nothing new to record: every row is unchanged or rejected.</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Đã dừng kiểm tra; chưa lưu gì.</source>
-        <translation type="unfinished"></translation>
+        <translation>Check stopped; nothing saved.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Không dùng được tệp: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>Cannot use the file: {reason}</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Thiếu số thuê bao</source>
-        <translation type="unfinished">Missing subscriber number</translation>
+        <translation>Missing subscriber number</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Số thuê bao không hợp lệ</source>
-        <translation type="unfinished">Invalid subscriber number</translation>
+        <translation>Invalid subscriber number</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ngày không đọc được</source>
-        <translation type="unfinished">Unreadable date</translation>
+        <translation>Unreadable date</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Thiếu ngày của bước</source>
-        <translation type="unfinished"></translation>
+        <translation>Missing step date</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Món quà không rõ</source>
-        <translation type="unfinished"></translation>
+        <translation>Unknown gift item</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Thiếu món quà (loại quà có nhiều món)</source>
-        <translation type="unfinished"></translation>
+        <translation>Missing gift item (the gift type has several items)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Kết quả không rõ</source>
-        <translation type="unfinished"></translation>
+        <translation>Unknown result</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Kết quả «Khác» cần ghi chú</source>
-        <translation type="unfinished"></translation>
+        <translation>Result «Other» needs a note</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trùng số thuê bao nhưng khác nội dung</source>
-        <translation type="unfinished"></translation>
+        <translation>Duplicate subscriber number with different content</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Không có trong danh sách chăm sóc</source>
-        <translation type="unfinished"></translation>
+        <translation>Not on the care list</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chưa phục vụ được (chờ quyết định nhóm, danh sách chờ)</source>
-        <translation type="unfinished"></translation>
+        <translation>Cannot be served yet (awaiting a group decision, or on the waiting list)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã đóng với kết quả</source>
-        <translation type="unfinished"></translation>
+        <translation>Already closed with a result</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã nhận quà, không đóng với kết quả</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift already received; cannot close with a result</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã trao quà (hoặc ghi nợ) trước đó</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift already handed over (or recorded as owed)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bước đã ghi với ngày khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Step already recorded with another date</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hết quà ở nơi trao</source>
-        <translation type="unfinished"></translation>
+        <translation>Out of gifts at the handover place</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Không có nơi để quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Unknown gift location</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Sai thứ tự hoặc ngày của các bước</source>
-        <translation type="unfinished"></translation>
+        <translation>Steps in the wrong order or with wrong dates</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Đang ghi kết quả từ {name}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Recording results from {name}…</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>{done} / {total} dòng · {rate} dòng/giây</source>
-        <translation type="unfinished">{done} / {total} rows · {rate} rows/s</translation>
+        <translation>{done} / {total} rows · {rate} rows/s</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Đã ghi kết quả từ {where}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Results recorded from {where}.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Các dòng bị từ chối và lý do ở tệp: {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Rejected rows and their reasons are in: {path}</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Đã ghi kết quả cho {recorded} KH, không đổi {unchanged}, từ chối {rejected} dòng</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorded results for {recorded} customers, {unchanged} unchanged, {rejected} rows rejected</translation>
     </message>
     <message>
         <location line="+18"/>
         <source>Chọn danh sách quận/huyện gửi lại</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose the list a district sent back</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bảng tính và CSV (*.xlsx *.xlsm *.xls *.csv);;Mọi tệp (*)</source>
-        <translation type="unfinished">Spreadsheets and CSV (*.xlsx *.xlsm *.xls *.csv);;All files (*)</translation>
+        <translation>Spreadsheets and CSV (*.xlsx *.xlsm *.xls *.csv);;All files (*)</translation>
     </message>
     <message>
         <location line="+25"/>
         <source>Đang hủy và hoàn tác…</source>
-        <translation type="unfinished">Cancelling and rolling back…</translation>
+        <translation>Cancelling and rolling back…</translation>
     </message>
     <message>
         <location line="+21"/>
         <source>Đang dừng kiểm tra…</source>
-        <translation type="unfinished"></translation>
+        <translation>Stopping the check…</translation>
     </message>
 </context>
 <context>
     <name>CareListTableModel</name>
     <message>
-        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="-434"/>
+        <location filename="../../mbfcare/ui/tablemodels/care_list.py" line="+50"/>
         <source>Trong danh sách</source>
         <translation>On the list</translation>
     </message>
@@ -422,82 +364,82 @@
     <message>
         <location line="+3"/>
         <source>SMS</source>
-        <translation type="unfinished">SMS</translation>
+        <translation>SMS</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>DL</source>
-        <translation type="unfinished"></translation>
+        <translation>Data</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Quà</source>
-        <translation type="unfinished">Gift</translation>
+        <translation>Gift</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Gói</source>
-        <translation type="unfinished"></translation>
+        <translation>Pkg</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hỏi</source>
-        <translation type="unfinished"></translation>
+        <translation>Q/A</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>KS</source>
-        <translation type="unfinished"></translation>
+        <translation>Survey</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Gửi SMS</source>
-        <translation type="unfinished"></translation>
+        <translation>Send SMS</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Kiểm tra dữ liệu</source>
-        <translation type="unfinished"></translation>
+        <translation>Data check</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trao quà</source>
-        <translation type="unfinished">Hand over the gift</translation>
+        <translation>Hand over gift</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tư vấn gói cước</source>
-        <translation type="unfinished">Tariff plan advice</translation>
+        <translation>Package advice</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Giải đáp thắc mắc</source>
-        <translation type="unfinished">Answer questions</translation>
+        <translation>Questions answered</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Khảo sát</source>
-        <translation type="unfinished">Survey</translation>
+        <translation>Survey</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Không liên lạc được</source>
-        <translation type="unfinished"></translation>
+        <translation>Unreachable</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Từ chối</source>
-        <translation type="unfinished"></translation>
+        <translation>Refused</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chuyển đi</source>
-        <translation type="unfinished"></translation>
+        <translation>Moved</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Other</translation>
     </message>
     <message>
         <location line="+3"/>
@@ -510,7 +452,12 @@
         <translation>Store pick-up</translation>
     </message>
     <message>
-        <location line="+79"/>
+        <location line="+31"/>
+        <source>nợ</source>
+        <translation>owed</translation>
+    </message>
+    <message>
+        <location line="+48"/>
         <source>Đợt</source>
         <translation>Batch</translation>
     </message>
@@ -577,7 +524,7 @@
     <message>
         <location line="+9"/>
         <source>Kết quả</source>
-        <translation type="unfinished">Result</translation>
+        <translation>Result</translation>
     </message>
     <message>
         <location line="+7"/>
@@ -588,6 +535,26 @@
         <location line="+6"/>
         <source>Người phụ trách</source>
         <translation>Responsible</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>nợ quà</source>
+        <translation>gift owed</translation>
+    </message>
+    <message>
+        <location line="+188"/>
+        <source>Trao quà: đang nợ quà</source>
+        <translation>Hand over gift: gift owed</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{step}: chưa làm</source>
+        <translation>{step}: not done</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Thứ tự chờ: {rank}.</source>
+        <translation>Waiting position: {rank}.</translation>
     </message>
 </context>
 <context>
@@ -615,22 +582,22 @@
     <message>
         <location line="+8"/>
         <source>Ghi bước…</source>
-        <translation type="unfinished"></translation>
+        <translation>Record step…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ghi kết quả…</source>
-        <translation type="unfinished"></translation>
+        <translation>Record result…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hủy bước đã ghi…</source>
-        <translation type="unfinished"></translation>
+        <translation>Undo a recorded step…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhập thông tin KH</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter customer details</translation>
     </message>
     <message>
         <location line="+22"/>
@@ -665,12 +632,12 @@
     <message>
         <location line="+1"/>
         <source>Bước còn thiếu</source>
-        <translation type="unfinished"></translation>
+        <translation>Step not done</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Kết quả</source>
-        <translation type="unfinished">Result</translation>
+        <translation>Result</translation>
     </message>
     <message>
         <location line="+7"/>
@@ -687,12 +654,12 @@
     <message>
         <location line="-11"/>
         <source>Chưa có kết quả</source>
-        <translation type="unfinished"></translation>
+        <translation>No result yet</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã đóng (mọi kết quả)</source>
-        <translation type="unfinished"></translation>
+        <translation>Closed (any result)</translation>
     </message>
     <message>
         <location line="+24"/>
@@ -743,7 +710,7 @@
     <message>
         <location line="+319"/>
         <source>đang nợ quà</source>
-        <translation type="unfinished"></translation>
+        <translation>gift owed</translation>
     </message>
     <message>
         <location line="+9"/>
@@ -768,7 +735,7 @@
     <message>
         <location line="+1"/>
         <source>Ghi nhận</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorded</translation>
     </message>
     <message>
         <location line="+7"/>
@@ -778,7 +745,7 @@
     <message>
         <location line="+95"/>
         <source>Không còn gì để ghi hay hủy cho khách hàng này.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nothing left to record or undo for this customer.</translation>
     </message>
     <message>
         <location line="+25"/>
@@ -947,7 +914,7 @@
     <message>
         <location line="+1"/>
         <source>Đã gửi SMS</source>
-        <translation type="unfinished"></translation>
+        <translation>SMS sent</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -957,17 +924,17 @@
     <message>
         <location line="+1"/>
         <source>Đang nợ quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift owed</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã khảo sát</source>
-        <translation type="unfinished"></translation>
+        <translation>Surveyed</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đã đóng (có kết quả)</source>
-        <translation type="unfinished"></translation>
+        <translation>Closed (with a result)</translation>
     </message>
     <message>
         <location line="+3"/>
@@ -987,7 +954,7 @@
     <message>
         <location line="+1"/>
         <source>Quà nợ đã quá ngày hẹn trao</source>
-        <translation type="unfinished"></translation>
+        <translation>Owed gifts past the promised date</translation>
     </message>
     <message>
         <location line="+20"/>
@@ -1017,7 +984,7 @@
     <message>
         <location line="+4"/>
         <source>Kho quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift stock</translation>
     </message>
     <message>
         <location line="+6"/>
@@ -1077,32 +1044,32 @@
     <message>
         <location line="+12"/>
         <source>Món quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift item</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Nhập</source>
-        <translation type="unfinished"></translation>
+        <translation>Received</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Đã trao</source>
-        <translation type="unfinished"></translation>
+        <translation>Handed over</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Nợ</source>
-        <translation type="unfinished"></translation>
+        <translation>Owed</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Còn</source>
-        <translation type="unfinished"></translation>
+        <translation>On hand</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>sắp hết, cần nhập thêm</source>
-        <translation type="unfinished"></translation>
+        <translation>running low, restock needed</translation>
     </message>
     <message>
         <location line="+20"/>
@@ -1135,291 +1102,291 @@
     <message>
         <location filename="../../mbfcare/ui/desk.py" line="+214"/>
         <source>(theo KH)</source>
-        <translation type="unfinished"></translation>
+        <translation>(per customer)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Nơi lấy quà (Alt+N): theo KH là cửa hàng của khách hàng (nhóm 1: kho); chọn một cửa hàng khi trao quà tại đó.</source>
-        <translation type="unfinished"></translation>
+        <translation>Where gifts are taken from (Alt+N): per customer means the customer&apos;s own store (group 1: the warehouse, Kho); choose a store when handing over there.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Nơi trao:</source>
-        <translation type="unfinished"></translation>
+        <translation>Ha&amp;ndover place:</translation>
     </message>
     <message>
         <location line="+4"/>
         <location line="+151"/>
         <source>Quét mã hoặc nhập số thuê bao</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan a code or enter a subscriber number</translation>
     </message>
     <message>
         <location line="-149"/>
         <source>Quét mã in trên giấy mời, biên bản, phiếu khảo sát hoặc nhập số thuê bao rồi nhấn Enter; nhấn Enter lần nữa (ô trống) để trao quà.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan the code printed on the invitation, receipt or survey form, or enter a subscriber number, then press Enter; press Enter again (empty box) to hand over the gift.</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>&amp;Quét mã hoặc nhập số thuê bao:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Scan a code or enter a subscriber number:</translation>
     </message>
     <message>
         <location line="+35"/>
         <source>Nhập thông tin (F4)</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter details (F4)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Mở phiếu thu thập thông tin để chuẩn hóa hồ sơ khách hàng (F4)</source>
-        <translation type="unfinished"></translation>
+        <translation>Open the information form for the customer&apos;s profile standardisation (F4)</translation>
     </message>
     <message>
         <location line="+17"/>
         <location line="+242"/>
         <source>Trao quà &amp;&amp; in biên bản (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Hand over gift &amp;&amp; print receipt (Enter)</translation>
     </message>
     <message>
         <location line="-241"/>
         <source>Trao quà cho khách hàng đang hiển thị và in biên bản giao nhận (Enter khi ô quét trống)</source>
-        <translation type="unfinished"></translation>
+        <translation>Hand over the gift to the customer shown and print the handover receipt (Enter when the scan box is empty)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Ghi nợ quà (F6)</source>
-        <translation type="unfinished"></translation>
+        <translation>Record owed gift (F6)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hết quà: ghi nợ món đã chọn, hẹn ngày trao (F6)</source>
-        <translation type="unfinished"></translation>
+        <translation>Out of gifts: record the chosen item as owed and promise a handover date (F6)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Khảo sát (F7)</source>
-        <translation type="unfinished"></translation>
+        <translation>Survey (F7)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhập phiếu khảo sát ý kiến của khách hàng này (F7)</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter this customer&apos;s opinion survey form (F7)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Tư vấn gói (F8)</source>
-        <translation type="unfinished"></translation>
+        <translation>Package advice (F8)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ghi gói cước khách hàng đăng ký sau khi tư vấn (F8)</source>
-        <translation type="unfinished"></translation>
+        <translation>Record the package the customer registered after advice (F8)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Xóa (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Clear (Esc)</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Bỏ khách hàng đang hiển thị, xóa ô quét (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Drop the customer shown and clear the scan box (Esc)</translation>
     </message>
     <message>
         <location line="+74"/>
         <source>Chọn chương trình trước</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose a programme first</translation>
     </message>
     <message>
         <location line="+122"/>
         <source>Quét mã trên giấy mời hoặc biên bản, hoặc nhập số thuê bao rồi nhấn Enter.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan the code on the invitation or receipt, or enter a subscriber number, then press Enter.</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>(%1) %2 · Còn: %3</source>
-        <translation type="unfinished"></translation>
+        <translation>(%1) %2 · On hand: %3</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Nhấn %1 để chọn %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Press %1 to choose %2</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Trao quà nợ (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Hand over owed gift (Enter)</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>Vai trò %1 chỉ xem được, không ghi trao quà.</source>
-        <translation type="unfinished"></translation>
+        <translation>The %1 role can only view; it cannot record handovers.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Khách hàng chọn món nào? Nhấn %1 để chọn, rồi Enter để trao.</source>
-        <translation type="unfinished"></translation>
+        <translation>Which item does the customer choose? Press %1 to choose, then Enter to hand over.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Nhấn Enter để trao quà nợ; quét mã khác để phục vụ khách hàng tiếp theo.</source>
-        <translation type="unfinished"></translation>
+        <translation>Press Enter to hand over the owed gift; scan another code to serve the next customer.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Nhấn Enter để trao quà và in biên bản; F6 nếu phải ghi nợ.</source>
-        <translation type="unfinished"></translation>
+        <translation>Press Enter to hand over the gift and print the receipt; F6 to record it as owed.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Quét mã khách hàng tiếp theo; F7 để nhập phiếu khảo sát.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan the next customer&apos;s code; F7 to enter the survey form.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Quét mã khách hàng tiếp theo hoặc nhấn Esc.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan the next customer&apos;s code or press Esc.</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Nhóm %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Group %1</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chưa có nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>No group yet</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đợt %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Batch %1</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>MBF đến tặng</source>
-        <translation type="unfinished"></translation>
+        <translation>Home visit by MobiFone</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>Chưa trao quà được: khách hàng %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Cannot hand over the gift yet: the customer is %1.</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Đã đóng với kết quả “%1”: không trao quà; muốn trao thì hủy kết quả trước.</source>
-        <translation type="unfinished"></translation>
+        <translation>Closed with the result “%1”: no gift; to hand one over, undo the result first.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>, hẹn %1</source>
-        <translation type="unfinished"></translation>
+        <translation>, promised for %1</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Đang nợ quà %1 tại %2%3.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift owed: %1 at %2%3.</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>%1 tại %2:</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 at %2:</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>cần xác nhận thông tin</source>
-        <translation type="unfinished"></translation>
+        <translation>confirm the details</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>cần thu thập %1</source>
-        <translation type="unfinished"></translation>
+        <translation>collect %1</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>⚠ Chưa chuẩn hóa thông tin: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ Profile not standardised: %1</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Gói cước có thể tư vấn: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Packages to advise: %1</translation>
     </message>
     <message>
         <location line="+10"/>
         <location line="+159"/>
         <source>Còn phải làm: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Still to do: %1</translation>
     </message>
     <message>
         <location line="-158"/>
         <location line="+159"/>
         <source>Đã làm đủ sáu bước.</source>
-        <translation type="unfinished"></translation>
+        <translation>All six steps done.</translation>
     </message>
     <message>
         <location line="-152"/>
         <source>đang ở danh sách chờ (quà của đợt đã hết theo kế hoạch)</source>
-        <translation type="unfinished"></translation>
+        <translation>on the waiting list (the batch&apos;s planned gifts are used up)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>đang chờ cán bộ quyết định nhóm</source>
-        <translation type="unfinished"></translation>
+        <translation>awaiting a group decision by staff</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>đã được quyết định không chăm sóc</source>
-        <translation type="unfinished"></translation>
+        <translation>not to be cared for (staff decision)</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>nợ %1</source>
-        <translation type="unfinished"></translation>
+        <translation>owed %1</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Vừa trao: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Just handed over: %1</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>chưa có</source>
-        <translation type="unfinished"></translation>
+        <translation>none yet</translation>
     </message>
     <message>
         <location line="+69"/>
         <source>Nhấn F6 để ghi nợ quà và hẹn ngày trao, hoặc Esc để bỏ qua.</source>
-        <translation type="unfinished"></translation>
+        <translation>Press F6 to record the gift as owed and promise a date, or Esc to skip.</translation>
     </message>
     <message>
         <location line="+57"/>
         <source>Đã trao: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Handed over: %1</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Ghi nợ: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorded as owed: %1</translation>
     </message>
     <message>
         <location line="+63"/>
         <source>Màn hình nhập phiếu khảo sát chưa có trong bản cài đặt này.</source>
-        <translation type="unfinished"></translation>
+        <translation>The survey entry screen is not in this installation.</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Chọn món quà trước: nhấn %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose the gift item first: press %1.</translation>
     </message>
     <message>
         <location line="+21"/>
         <source>Chọn món quà để ghi nợ: nhấn %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose the gift item to record as owed: press %1.</translation>
     </message>
     <message>
         <location line="+36"/>
         <source>Màn hình nhập thông tin khách hàng chưa có trong bản cài đặt này.</source>
-        <translation type="unfinished"></translation>
+        <translation>The customer details screen is not in this installation.</translation>
     </message>
 </context>
 <context>
@@ -2085,12 +2052,12 @@ Billing cycles: {cycles}</translation>
     <message>
         <location line="-315"/>
         <source>✦  Quầy trao quà</source>
-        <translation type="unfinished"></translation>
+        <translation>✦  Handover desk</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>▤  Kho quà</source>
-        <translation type="unfinished"></translation>
+        <translation>▤  Gift stock</translation>
     </message>
     <message>
         <location line="+53"/>
@@ -2142,42 +2109,42 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
     <message>
         <location line="+3"/>
         <source>&amp;Ghi kết quả từ danh sách trả về…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Record results from a returned list…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Ghi nhiều bước cùng lúc từ tệp Excel quận/huyện gửi lại</source>
-        <translation type="unfinished"></translation>
+        <translation>Record many steps at once from the Excel file a district sent back</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhập &amp;phiếu khảo sát…</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter &amp;survey forms…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Sửa mẫu phiếu &amp;khảo sát…</source>
-        <translation type="unfinished"></translation>
+        <translation>Edit the &amp;survey form…</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Xuất thông tin KH đã thu thập (iCRM)…</source>
-        <translation type="unfinished"></translation>
+        <translation>Export collected customer details (iCRM)…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Tệp thông tin khách hàng đã thu thập để cập nhật lên iCRM</source>
-        <translation type="unfinished"></translation>
+        <translation>File of collected customer details for updating iCRM</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Xuất phiếu khảo sát (iCRM)…</source>
-        <translation type="unfinished"></translation>
+        <translation>Export survey forms (iCRM)…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Tệp kết quả khảo sát để cập nhật lên iCRM</source>
-        <translation type="unfinished"></translation>
+        <translation>File of survey results for updating iCRM</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -2285,12 +2252,12 @@ postgresql+psycopg://user:password@192.168.1.10/mbfcare</translation>
     <message>
         <location line="+10"/>
         <source>Xuất tệp cập nhật iCRM</source>
-        <translation type="unfinished"></translation>
+        <translation>Export iCRM update file</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tệp Excel (*.xlsx);;Tệp CSV (*.csv)</source>
-        <translation type="unfinished"></translation>
+        <translation>Excel files (*.xlsx);;CSV files (*.csv)</translation>
     </message>
     <message>
         <location line="+52"/>
@@ -2328,152 +2295,152 @@ Data folder: {home}</translation>
     <message>
         <location filename="../../mbfcare/ui/stock_page.py" line="+164"/>
         <source>Nhập quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Receive gifts</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chuyển quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Transfer gifts</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trả lại quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Return gifts</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuất hủy quà (hỏng)</source>
-        <translation type="unfinished"></translation>
+        <translation>Write off gifts (damaged)</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>{name} (quà loại {n})</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} (type {n} gift)</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>bắt buộc</source>
-        <translation type="unfinished"></translation>
+        <translation>required</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>không bắt buộc</source>
-        <translation type="unfinished"></translation>
+        <translation>optional</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Nhập</source>
-        <translation type="unfinished"></translation>
+        <translation>Receive</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Chuyển</source>
-        <translation type="unfinished"></translation>
+        <translation>Transfer</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trả lại</source>
-        <translation type="unfinished"></translation>
+        <translation>Return</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuất hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Write off</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancel</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Món quà</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Gift item</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Số lượng</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Quantity</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Nhập về</source>
-        <translation type="unfinished"></translation>
+        <translation>Receive &amp;at</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>&amp;Từ nơi</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;From</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Trả về</source>
-        <translation type="unfinished"></translation>
+        <translation>Return &amp;to</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>&amp;Tại</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;At</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Đến &amp;nơi</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;To</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Lý do</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Reason</translation>
     </message>
     <message>
         <location line="+31"/>
         <source>Chưa có món quà nào: thêm quà trong Cài đặt chương trình.</source>
-        <translation type="unfinished"></translation>
+        <translation>No gift items yet: add them in the programme settings.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Cần ghi nơi để quà.</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter where the gifts are kept.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Cần chọn nơi nhận.</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose where the gifts go.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Nơi chuyển và nơi nhận là một.</source>
-        <translation type="unfinished"></translation>
+        <translation>The source and the destination are the same.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Cần ghi lý do chuyển quà.</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter a reason for the transfer.</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cần ghi lý do xuất hủy.</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter a reason for the write-off.</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>{place} chưa có {item}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{place} has no {item}.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>{place} chỉ còn {left} {item}, không đủ {wanted}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{place} has only {left} {item}, not enough for {wanted}.</translation>
     </message>
     <message>
         <location line="+48"/>
         <source>Nơi mới: {place} sẽ được thêm vào danh sách nơi để quà.</source>
-        <translation type="unfinished"></translation>
+        <translation>New place: {place} will be added to the gift locations.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Hiện có tại {place}: {left} {item}.</source>
-        <translation type="unfinished"></translation>
+        <translation>On hand at {place}: {left} {item}.</translation>
     </message>
 </context>
 <context>
@@ -2490,32 +2457,32 @@ Data folder: {home}</translation>
         <location filename="../../mbfcare/ui/desk.py" line="-803"/>
         <location line="+19"/>
         <source>Ghi nợ quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Record owed gift</translation>
     </message>
     <message>
         <location line="-8"/>
         <source>Ví dụ: KH chọn ô, cửa hàng hết ô</source>
-        <translation type="unfinished"></translation>
+        <translation>E.g. customer chose an umbrella; the store has none left</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ghi nợ %1 cho %2; trao khi cửa hàng có quà.</source>
-        <translation type="unfinished"></translation>
+        <translation>Record %1 as owed to %2; hand it over when the store has stock.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Hẹn ngày trao:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Promised date:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ghi &amp;chú:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Note:</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancel</translation>
     </message>
 </context>
 <context>
@@ -2523,62 +2490,62 @@ Data folder: {home}</translation>
     <message>
         <location filename="../../mbfcare/ui/profile_form.py" line="+526"/>
         <source>Tư vấn gói cước</source>
-        <translation type="unfinished">Tariff plan advice</translation>
+        <translation>Package advice</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Gói cước khách hàng đăng ký sau khi được tư vấn:</source>
-        <translation type="unfinished"></translation>
+        <translation>Package the customer registered after the advice:</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Không đăng ký gói nào</source>
-        <translation type="unfinished"></translation>
+        <translation>No package registered</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Khách hàng chưa có gói ưu đãi nào trong danh sách; gõ gói KH đăng ký hoặc chọn «Không đăng ký».</source>
-        <translation type="unfinished"></translation>
+        <translation>The customer has no offer package on the list; type the package the customer registered or choose «No package registered».</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>gói khác, gõ tên gói</source>
-        <translation type="unfinished"></translation>
+        <translation>another package: type its name</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Lưu</source>
-        <translation type="unfinished">Save</translation>
+        <translation>Save</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Ghi bước tư vấn gói cước (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Record the package advice step (Enter)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancel</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đóng, không lưu (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Close without saving (Esc)</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Gói &amp;khác:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Other package:</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>✓ Đã ghi ngày {day}: {package}.</source>
-        <translation type="unfinished"></translation>
+        <translation>✓ Recorded on {day}: {package}.</translation>
     </message>
     <message>
         <location line="+47"/>
         <source>Chọn gói cước khách hàng đăng ký, hoặc «Không đăng ký gói nào».</source>
-        <translation type="unfinished"></translation>
+        <translation>Choose the package the customer registered, or «No package registered».</translation>
     </message>
 </context>
 <context>
@@ -2594,113 +2561,113 @@ Data folder: {home}</translation>
     <message>
         <location filename="../../mbfcare/ui/profile_form.py" line="-426"/>
         <source>Phiếu thu thập thông tin khách hàng</source>
-        <translation type="unfinished"></translation>
+        <translation>Customer information form</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Đang đọc thông tin khách hàng…</source>
-        <translation type="unfinished"></translation>
+        <translation>Reading customer details…</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>họ và tên như trên giấy tờ</source>
-        <translation type="unfinished"></translation>
+        <translation>full name as on the ID document</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>CCCD 12 số hoặc CMND 9 số</source>
-        <translation type="unfinished"></translation>
+        <translation>citizen ID (CCCD), 12 digits, or ID card (CMND), 9 digits</translation>
     </message>
     <message>
         <location line="+3"/>
         <location line="+5"/>
         <source>dd/mm/yyyy</source>
-        <translation type="unfinished"></translation>
+        <translation>dd/mm/yyyy</translation>
     </message>
     <message>
         <location line="-2"/>
         <source>số nhà, đường, phường/xã, tỉnh/thành phố</source>
-        <translation type="unfinished"></translation>
+        <translation>house number, street, ward/commune, province/city</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>vì sao sửa, ví dụ: gõ nhầm năm sinh</source>
-        <translation type="unfinished"></translation>
+        <translation>why it is changed, e.g. birth year mistyped</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>&amp;Họ tên:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Full name:</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Số &amp;CCCD/CMND:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Citizen ID (CCCD) / ID card (CMND):</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ngày &amp;sinh:</source>
-        <translation type="unfinished"></translation>
+        <translation>Date of &amp;birth:</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Đị&amp;a chỉ:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Address:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ngày thu thập:</source>
-        <translation type="unfinished"></translation>
+        <translation>Collected on:</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>&amp;Lý do sửa:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Reason for change:</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Lưu</source>
-        <translation type="unfinished">Save</translation>
+        <translation>Save</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Lưu thông tin và ghi bước kiểm tra dữ liệu (Ctrl+Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Save the details and record the data check step (Ctrl+Enter)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancel</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đóng, không lưu (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Close without saving (Esc)</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Enter: sang ô tiếp theo · Ctrl+Enter: lưu · Esc: hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter: next field · Ctrl+Enter: save · Esc: cancel</translation>
     </message>
     <message>
         <location line="+54"/>
         <source>Không đọc được thông tin khách hàng.</source>
-        <translation type="unfinished"></translation>
+        <translation>Could not read the customer details.</translation>
     </message>
     <message>
         <location line="+25"/>
         <source>Ngày thu thập &apos;{text}&apos; không đúng (nhập ngày/tháng/năm, ví dụ 05/09/2017).</source>
-        <translation type="unfinished"></translation>
+        <translation>Collection date &apos;{text}&apos; is not valid (enter day/month/year, e.g. 05/09/2017).</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Ngày thu thập {day} chưa tới.</source>
-        <translation type="unfinished"></translation>
+        <translation>Collection date {day} is in the future.</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Thông tin này đã thu thập ngày {day}; sửa lại cần ghi lý do.</source>
-        <translation type="unfinished"></translation>
+        <translation>These details were collected on {day}; changing them needs a reason.</translation>
     </message>
 </context>
 <context>
@@ -2708,82 +2675,82 @@ Data folder: {home}</translation>
     <message>
         <location filename="../../mbfcare/ui/record_dialogs.py" line="+50"/>
         <source>Ghi bước đã làm</source>
-        <translation type="unfinished"></translation>
+        <translation>Record a completed step</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Ghi kết quả</source>
-        <translation type="unfinished"></translation>
+        <translation>Record result</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hủy một bước đã ghi</source>
-        <translation type="unfinished"></translation>
+        <translation>Undo a recorded step</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Kết quả</source>
-        <translation type="unfinished">Result</translation>
+        <translation>Result</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>để trống: người đang dùng máy</source>
-        <translation type="unfinished"></translation>
+        <translation>leave blank: the current user</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Khách hàng:</source>
-        <translation type="unfinished"></translation>
+        <translation>Customer:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bước:</source>
-        <translation type="unfinished"></translation>
+        <translation>Step:</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Kết quả:</source>
-        <translation type="unfinished"></translation>
+        <translation>Result:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Hủy:</source>
-        <translation type="unfinished"></translation>
+        <translation>Undo:</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Ngày:</source>
-        <translation type="unfinished"></translation>
+        <translation>Date:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Người làm:</source>
-        <translation type="unfinished"></translation>
+        <translation>Done by:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ghi chú / giá trị:</source>
-        <translation type="unfinished"></translation>
+        <translation>Note / value:</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Ghi chú:</source>
-        <translation type="unfinished"></translation>
+        <translation>Note:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lý do (bắt buộc):</source>
-        <translation type="unfinished"></translation>
+        <translation>Reason (required):</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>Cần ghi lý do.</source>
-        <translation type="unfinished"></translation>
+        <translation>A reason is required.</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Kết quả &apos;Khác&apos; cần ghi chú.</source>
-        <translation type="unfinished"></translation>
+        <translation>Result &apos;Other&apos; needs a note.</translation>
     </message>
 </context>
 <context>
@@ -3230,301 +3197,321 @@ Data folder: {home}</translation>
     <message>
         <location filename="../../mbfcare/ui/stock_page.py" line="+42"/>
         <source>Nhập quà (Ctrl+N)</source>
-        <translation type="unfinished"></translation>
+        <translation>Receive gifts (Ctrl+N)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhập quà về kho hoặc cửa hàng</source>
-        <translation type="unfinished"></translation>
+        <translation>Receive gifts into the warehouse or a store</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chuyển quà (Ctrl+T)</source>
-        <translation type="unfinished"></translation>
+        <translation>Transfer gifts (Ctrl+T)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chuyển quà từ nơi này đến nơi khác (cần lý do)</source>
-        <translation type="unfinished"></translation>
+        <translation>Move gifts from one place to another (reason required)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>T&amp;rả lại</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Return</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nhận lại quà đã xuất (Alt+R)</source>
-        <translation type="unfinished"></translation>
+        <translation>Take back gifts that were issued (Alt+R)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuất &amp;hủy (hỏng)</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Write off (damaged)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuất hủy quà hỏng (cần lý do, Alt+H)</source>
-        <translation type="unfinished"></translation>
+        <translation>Write off damaged gifts (reason required, Alt+W)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuất &amp;Excel</source>
-        <translation type="unfinished"></translation>
+        <translation>Export to &amp;Excel</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Xuất tồn kho, sổ kho và quà nợ ra tệp Excel; tệp mở ở thẻ đang xem (Alt+E)</source>
-        <translation type="unfinished"></translation>
+        <translation>Export stock on hand, the stock ledger and owed gifts to an Excel file; it opens on the current tab (Alt+E)</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Biểu tượng cảnh báo ở cột Còn: chữ nâu là sắp hết (dưới 5), chữ đỏ là không đủ trả quà nợ ở nơi đó.</source>
-        <translation type="unfinished"></translation>
+        <translation>Warning icon in the On hand column: brown means running low (under 5), red means not enough to cover the owed gifts there.</translation>
     </message>
     <message>
         <location line="+7"/>
         <location line="+265"/>
         <source>Tất cả</source>
-        <translation type="unfinished">All</translation>
+        <translation>All</translation>
     </message>
     <message>
         <location line="-258"/>
         <source>Trao quà &amp;nợ</source>
-        <translation type="unfinished"></translation>
+        <translation>Ha&amp;nd over owed gift</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Trao món quà nợ của khách hàng đang chọn: quà xuất khỏi nơi ghi nợ (Alt+N)</source>
-        <translation type="unfinished"></translation>
+        <translation>Hand over the selected customer&apos;s owed gift: it leaves the place where it was owed (Alt+N)</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Tồn kho</source>
-        <translation type="unfinished"></translation>
+        <translation>Stock on hand</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Sổ kho</source>
-        <translation type="unfinished"></translation>
+        <translation>Stock ledger</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+287"/>
         <source>Quà nợ</source>
-        <translation type="unfinished"></translation>
+        <translation>Owed gifts</translation>
     </message>
     <message>
         <location line="-90"/>
         <source>Món &amp;quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift &amp;item</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Nơi</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Place</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Loại</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Type</translation>
     </message>
     <message>
         <location line="+67"/>
         <source>⚠ {reason} Vẫn xem được tồn kho, sổ kho và quà nợ.</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ {reason} Stock on hand, the ledger and owed gifts can still be viewed.</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Còn {n} món trong kho và cửa hàng</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} items on hand in the warehouse and stores</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>{n} dòng sắp hết</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} lines running low</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{n} quà nợ</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} owed gifts</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{n} quá hẹn</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} overdue</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Quà nợ ({n})</source>
-        <translation type="unfinished"></translation>
+        <translation>Owed gifts ({n})</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{n} dòng</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} rows</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Chọn một khách hàng để trao quà nợ.</source>
-        <translation type="unfinished"></translation>
+        <translation>Select a customer to hand over the owed gift.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Không còn quà nợ nào.</source>
-        <translation type="unfinished"></translation>
+        <translation>No owed gifts left.</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>{place} còn {left} {item}: trao được.</source>
-        <translation type="unfinished"></translation>
+        <translation>{place} has {left} {item}: can hand over.</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>⚠ {place} chưa có {item}: nhập quà hoặc chuyển quà đến trước khi trao.</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ {place} has no {item}: receive or transfer gifts there before handing over.</translation>
     </message>
     <message>
         <location line="+122"/>
         <source>Xuất kho quà ra Excel</source>
-        <translation type="unfinished"></translation>
+        <translation>Export gift stock to Excel</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Tệp Excel (*.xlsx)</source>
-        <translation type="unfinished">Excel files (*.xlsx)</translation>
+        <translation>Excel files (*.xlsx)</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Đã xuất kho quà ra tệp {file}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift stock exported to {file}.</translation>
     </message>
 </context>
 <context>
     <name>StockTableModel</name>
     <message>
-        <location filename="../../mbfcare/ui/tablemodels/stock.py" line="-314"/>
+        <location filename="../../mbfcare/ui/tablemodels/stock.py" line="+55"/>
         <source>Nhập kho</source>
-        <translation type="unfinished"></translation>
+        <translation>Received</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+181"/>
         <source>Chuyển đi</source>
-        <translation type="unfinished"></translation>
+        <translation>Transferred out</translation>
     </message>
     <message>
         <location line="-180"/>
         <location line="+178"/>
         <source>Chuyển đến</source>
-        <translation type="unfinished"></translation>
+        <translation>Transferred in</translation>
     </message>
     <message>
         <location line="-177"/>
         <source>Trao quà</source>
-        <translation type="unfinished">Hand over the gift</translation>
+        <translation>Handed over</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+182"/>
         <source>Trả lại</source>
-        <translation type="unfinished"></translation>
+        <translation>Returned</translation>
     </message>
     <message>
         <location line="-181"/>
         <source>Xuất hủy (hỏng)</source>
-        <translation type="unfinished"></translation>
+        <translation>Written off (damaged)</translation>
     </message>
     <message>
         <location line="+167"/>
-        <location line="+60"/>
+        <location line="+62"/>
         <location line="+37"/>
         <source>Nơi</source>
-        <translation type="unfinished"></translation>
+        <translation>Place</translation>
     </message>
     <message>
-        <location line="-95"/>
-        <location line="+56"/>
+        <location line="-97"/>
+        <location line="+58"/>
         <location line="+37"/>
         <source>Món quà</source>
-        <translation type="unfinished"></translation>
+        <translation>Gift item</translation>
     </message>
     <message>
-        <location line="-91"/>
-        <location line="+52"/>
+        <location line="-93"/>
+        <location line="+54"/>
         <source>Loại</source>
-        <translation type="unfinished"></translation>
+        <translation>Type</translation>
     </message>
     <message>
-        <location line="-50"/>
+        <location line="-52"/>
         <source>Nhập</source>
-        <translation type="unfinished"></translation>
+        <translation>Received</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Đã trao</source>
-        <translation type="unfinished"></translation>
+        <translation>Handed over</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Hủy</source>
-        <translation type="unfinished"></translation>
+        <translation>Written off</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Nợ</source>
-        <translation type="unfinished"></translation>
+        <translation>Owed</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Còn</source>
-        <translation type="unfinished"></translation>
+        <translation>On hand</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+21"/>
+        <source>Không đủ trả {owed} quà nợ ở đây: còn {left}.</source>
+        <translation>Not enough to cover {owed} owed gifts here: {left} on hand.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Sắp hết: còn dưới {n}.</source>
+        <translation>Running low: fewer than {n} left.</translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>Thời gian</source>
-        <translation type="unfinished"></translation>
+        <translation>Time</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Số lượng</source>
-        <translation type="unfinished"></translation>
+        <translation>Quantity</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Nơi kia</source>
-        <translation type="unfinished"></translation>
+        <translation>Other place</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Người</source>
-        <translation type="unfinished"></translation>
+        <translation>By</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Lý do</source>
-        <translation type="unfinished">Reason</translation>
+        <translation>Reason</translation>
     </message>
     <message>
         <location line="+2"/>
         <location line="+21"/>
         <source>Thuê bao</source>
-        <translation type="unfinished"></translation>
+        <translation>Subscriber</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Họ tên</source>
-        <translation type="unfinished"></translation>
+        <translation>Name</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Ngày ghi nợ</source>
-        <translation type="unfinished"></translation>
+        <translation>Owed since</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Ngày hẹn</source>
-        <translation type="unfinished"></translation>
+        <translation>Promised date</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>quá hẹn</source>
+        <translation>overdue</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Đã quá ngày hẹn {days} ngày.</source>
+        <translation>{days} days past the promised date.</translation>
     </message>
 </context>
 <context>
@@ -3532,278 +3519,279 @@ Data folder: {home}</translation>
     <message>
         <location filename="../../mbfcare/ui/survey_entry.py" line="+110"/>
         <source>Nhập phiếu khảo sát</source>
-        <translation type="unfinished"></translation>
+        <translation>Enter survey forms</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Quét mã phiếu hoặc nhập số thuê bao:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Scan the form code or enter a subscriber number:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>MBFC-S-… hoặc 0912 345 678</source>
-        <translation type="unfinished"></translation>
+        <translation>MBFC-S-… or 0912 345 678</translation>
     </message>
     <message>
         <location line="+8"/>
         <location line="+315"/>
         <source>Chưa chọn khách hàng.</source>
-        <translation type="unfinished"></translation>
+        <translation>No customer selected.</translation>
     </message>
     <message>
         <location line="-296"/>
         <source>&amp;Ngày khảo sát:</source>
-        <translation type="unfinished"></translation>
+        <translation>Survey &amp;date:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Lý do sửa phiếu:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Reason for the edit:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>bắt buộc khi sửa phiếu đã nhập</source>
-        <translation type="unfinished"></translation>
+        <translation>required when editing a form already entered</translation>
     </message>
     <message>
         <location line="+26"/>
         <source>Lưu phiếu (Ctrl+Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Save form (Ctrl+Enter)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Phiếu khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Another form</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bỏ phiếu đang nhập, quét phiếu khác</source>
-        <translation type="unfinished"></translation>
+        <translation>Discard the form being entered and scan another</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Đóng (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Close (Esc)</translation>
     </message>
     <message>
         <location line="+31"/>
         <source>Ghi nguyên văn câu trả lời</source>
-        <translation type="unfinished"></translation>
+        <translation>Write the answer word for word</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>(chọn nhiều: gõ các số, ví dụ 1 3)</source>
-        <translation type="unfinished"></translation>
+        <translation>(multiple choice: type the numbers, e.g. 1 3)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>(không bắt buộc)</source>
-        <translation type="unfinished"></translation>
+        <translation>(optional)</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>ví dụ 1 3</source>
-        <translation type="unfinished"></translation>
+        <translation>e.g. 1 3</translation>
     </message>
     <message>
         <location line="+8"/>
         <location line="+17"/>
         <source>Câu {n}</source>
-        <translation type="unfinished"></translation>
+        <translation>Question {n}</translation>
     </message>
     <message>
         <location line="+61"/>
         <source>Quét mã của phiếu tiếp theo.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan the code of the next form.</translation>
     </message>
     <message>
         <location line="+79"/>
         <source>Đang tìm…</source>
-        <translation type="unfinished"></translation>
+        <translation>Searching…</translation>
     </message>
     <message>
         <location line="+27"/>
         <source>Phiếu đã nhập ngày {day} (người nhập: {who}); lưu lại là sửa phiếu, cần ghi lý do.</source>
-        <translation type="unfinished"></translation>
+        <translation>Form already entered on {day} (by {who}); saving again edits it and needs a reason.</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Gõ câu trả lời theo phiếu giấy; Enter sang câu sau, Enter ở câu cuối để lưu.</source>
-        <translation type="unfinished"></translation>
+        <translation>Type the answers from the paper form; Enter moves to the next question, Enter on the last one saves.</translation>
     </message>
     <message>
         <location line="+46"/>
         <source>Quét mã phiếu (hoặc nhập số thuê bao) trước.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scan the form code (or enter a subscriber number) first.</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Còn {n} câu chưa đúng; sửa rồi lưu lại.</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} answers are not valid; correct them and save again.</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Phiếu này đã nhập: ghi lý do sửa rồi lưu.</source>
-        <translation type="unfinished"></translation>
+        <translation>This form was already entered: give a reason for the edit, then save.</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Đang lưu…</source>
-        <translation type="unfinished">Saving…</translation>
+        <translation>Saving…</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Đã lưu phiếu của {who}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Saved the form for {who}.</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Đã nhập {n} phiếu trong lần này.</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} forms entered this session.</translation>
     </message>
 </context>
 <context>
     <name>SurveyFormEditor</name>
     <message>
-        <location filename="../../mbfcare/ui/survey_form_editor.py" line="+130"/>
+        <location filename="../../mbfcare/ui/survey_form_editor.py" line="+334"/>
         <source>&amp;Tiêu đề phiếu:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Title:</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Lời &amp;giới thiệu:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Introduction:</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Câu đang chọn</source>
-        <translation type="unfinished"></translation>
+        <translation>Selected question</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Chữ thường không dấu, số hoặc &apos;_&apos;; câu trả lời được lưu theo khóa này.</source>
-        <translation type="unfinished"></translation>
+        <translation>Lowercase letters without accents, digits or &apos;_&apos;; answers are stored under this key.</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Khóa:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Key:</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Câu hỏi:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Question:</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Loại:</source>
-        <translation type="unfinished"></translation>
+        <translation>T&amp;ype:</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lựa c&amp;họn
 (mỗi dòng một):</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Options
+(one per line):</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Nhãn điểm 1:</source>
-        <translation type="unfinished"></translation>
+        <translation>Label for 1:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>ví dụ: Rất không hài lòng</source>
-        <translation type="unfinished"></translation>
+        <translation>e.g. Very dissatisfied</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Nhãn điểm 5:</source>
-        <translation type="unfinished"></translation>
+        <translation>Label for 5:</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>ví dụ: Rất hài lòng</source>
-        <translation type="unfinished"></translation>
+        <translation>e.g. Very satisfied</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Bắt buộc trả lời</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Required</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Thêm câu (Ins)</source>
-        <translation type="unfinished"></translation>
+        <translation>Add question (Ins)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xóa câu (Del)</source>
-        <translation type="unfinished"></translation>
+        <translation>Delete question (Del)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lên (Alt+↑)</source>
-        <translation type="unfinished"></translation>
+        <translation>Up (Alt+↑)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Xuống (Alt+↓)</source>
-        <translation type="unfinished"></translation>
+        <translation>Down (Alt+↓)</translation>
     </message>
     <message>
         <location line="+18"/>
         <source>Đang tải phiếu khảo sát…</source>
-        <translation type="unfinished"></translation>
+        <translation>Loading the survey form…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Nạp mẫu mặc định</source>
-        <translation type="unfinished"></translation>
+        <translation>Load default form</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bỏ thay đổi</source>
-        <translation type="unfinished"></translation>
+        <translation>Discard changes</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lưu (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
+        <translation>Save (Ctrl+S)</translation>
     </message>
     <message>
         <location line="+102"/>
         <source>⚠ {n} phiếu đã trả lời câu này: sửa hay bỏ câu thì các phiếu đó vẫn giữ theo phiên bản cũ.</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ {n} forms have answered this question: if you edit or remove it, those forms keep the old version.</translation>
     </message>
     <message>
         <location line="+64"/>
         <source>Câu {n} (&apos;{key}&apos;) đã có {count} phiếu trả lời. Bỏ câu này khỏi phiếu? Các câu trả lời cũ vẫn giữ theo phiên bản đã trả lời.</source>
-        <translation type="unfinished"></translation>
+        <translation>Question {n} (&apos;{key}&apos;) already has {count} answered forms. Remove it from the form? Earlier answers stay with the version they answered.</translation>
     </message>
     <message>
         <location line="+65"/>
         <source>Phiên bản {v} · {n} phiếu đã nhập</source>
-        <translation type="unfinished"></translation>
+        <translation>Version {v} · {n} forms entered</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>có thay đổi chưa lưu</source>
-        <translation type="unfinished"></translation>
+        <translation>unsaved changes</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>vai trò của bạn chỉ được xem phiếu khảo sát</source>
-        <translation type="unfinished"></translation>
+        <translation>your role can only view the survey form</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Thay phiếu đang sửa bằng phiếu mẫu mặc định? Chỉ lưu khi bấm «Lưu».</source>
-        <translation type="unfinished"></translation>
+        <translation>Replace the form being edited with the default form? Nothing is saved until you click «Save».</translation>
     </message>
     <message>
         <location line="+22"/>
         <source>Lưu phiếu khảo sát phiên bản {v}? Thay đổi này chạm tới câu đã có phiếu trả lời.</source>
-        <translation type="unfinished"></translation>
+        <translation>Save survey form version {v}? This change affects questions that already have answers.</translation>
     </message>
 </context>
 <context>
@@ -3811,70 +3799,80 @@ Data folder: {home}</translation>
     <message>
         <location line="+33"/>
         <source>Phiếu khảo sát của chương trình</source>
-        <translation type="unfinished"></translation>
+        <translation>Programme survey form</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Đóng</source>
-        <translation type="unfinished">Close</translation>
+        <translation>Close</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Phiếu khảo sát có thay đổi chưa lưu. Đóng và bỏ các thay đổi?</source>
-        <translation type="unfinished"></translation>
+        <translation>The survey form has unsaved changes. Close and discard them?</translation>
     </message>
 </context>
 <context>
     <name>SurveyQuestionsModel</name>
     <message>
-        <location line="-650"/>
+        <location line="-651"/>
         <source>Thang điểm 1–5</source>
-        <translation type="unfinished"></translation>
+        <translation>Scale 1–5</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chọn một</source>
-        <translation type="unfinished"></translation>
+        <translation>Single choice</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Chọn nhiều</source>
-        <translation type="unfinished"></translation>
+        <translation>Multiple choice</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Trả lời tự do</source>
-        <translation type="unfinished"></translation>
+        <translation>Free text</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Câu</source>
-        <translation type="unfinished"></translation>
+        <translation>No.</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Khóa</source>
-        <translation type="unfinished"></translation>
+        <translation>Key</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Câu hỏi</source>
-        <translation type="unfinished"></translation>
+        <translation>Question</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Loại</source>
-        <translation type="unfinished"></translation>
+        <translation>Type</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Lựa chọn / nhãn</source>
-        <translation type="unfinished"></translation>
+        <translation>Options / labels</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bắt buộc</source>
-        <translation type="unfinished"></translation>
+        <translation>Required</translation>
+    </message>
+    <message>
+        <location line="+110"/>
+        <source>Có</source>
+        <translation>Yes</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Không</source>
+        <translation>No</translation>
     </message>
 </context>
 </TS>

@@ -120,7 +120,7 @@ def outcome_text(outcome: str | None) -> str:
 
 def _tick(value: object) -> str:
     if value == "owed":
-        return tr("nợ")
+        return tr(QT_TRANSLATE_NOOP("CareListTableModel", "nợ"))
     return "✓" if value else ""
 
 
@@ -285,7 +285,7 @@ COLUMNS: tuple[Column, ...] = (
 def export_columns() -> list[tuple[str, Callable[[CareRowDTO], object]]]:
     """(translated title, value) per column, for `exporting.export_ids` (call on the GUI
     thread; the value functions themselves are pure and run on the worker)."""
-    owed = tr("nợ quà")
+    owed = tr(QT_TRANSLATE_NOOP("CareListTableModel", "nợ quà"))
 
     def exported(column: Column) -> Callable[[CareRowDTO], object]:
         if column.key not in STEPS:
@@ -473,15 +473,17 @@ class CareListTableModel(QAbstractTableModel):
             if column.key in STEPS:
                 value = column.value(row)
                 if value == "owed":
-                    return tr("Trao quà: đang nợ quà")
+                    return tr(QT_TRANSLATE_NOOP("CareListTableModel", "Trao quà: đang nợ quà"))
                 if isinstance(value, dt.date):
                     return f"{step_text(column.key)}: {format_date(value)}"
-                return tr("{step}: chưa làm").format(step=step_text(column.key))
+                return tr(QT_TRANSLATE_NOOP("CareListTableModel", "{step}: chưa làm")).format(
+                    step=step_text(column.key))
             if column.key != "state":
                 return None
             tip = tr(STATE_TIP.get(row.state, row.state))
             if row.state == "waiting" and row.waiting_rank is not None:
-                tip += " " + tr("Thứ tự chờ: {rank}.").format(rank=row.waiting_rank)
+                tip += " " + tr(QT_TRANSLATE_NOOP(
+                    "CareListTableModel", "Thứ tự chờ: {rank}.")).format(rank=row.waiting_rank)
             return tip
         return column.display(column.value(row))
 

@@ -265,9 +265,11 @@ class BalanceModel(_DtoTableModel[BalanceDTO]):
             return ERROR_COLOUR if level == "short" else WARN_COLOUR
         if role == Qt.ItemDataRole.ToolTipRole:
             if level == "short":
-                return tr("Không đủ trả {owed} quà nợ ở đây: còn {left}.").format(
+                return tr(QT_TRANSLATE_NOOP(
+                    "StockTableModel", "Không đủ trả {owed} quà nợ ở đây: còn {left}.")).format(
                     owed=format_number(row.owed), left=format_number(row.on_hand))
-            return tr("Sắp hết: còn dưới {n}.").format(n=LOW_STOCK)
+            return tr(QT_TRANSLATE_NOOP("StockTableModel", "Sắp hết: còn dưới {n}.")).format(
+                n=LOW_STOCK)
         return None
 
 
@@ -353,7 +355,7 @@ class OwedModel(_DtoTableModel[OwedDTO]):
     def _promised_text(self, o: OwedDTO) -> str:
         text = format_date(o.promised_on)
         if self.overdue(o):
-            text += " – " + tr("quá hẹn")
+            text += " – " + tr(QT_TRANSLATE_NOOP("StockTableModel", "quá hẹn"))
         return text
 
     def _extra(self, row: OwedDTO, column: Column[OwedDTO], role: int) -> Any:
@@ -366,7 +368,8 @@ class OwedModel(_DtoTableModel[OwedDTO]):
         if role == Qt.ItemDataRole.ToolTipRole:
             assert row.promised_on is not None
             days = (self._today - row.promised_on).days
-            return tr("Đã quá ngày hẹn {days} ngày.").format(days=format_number(days))
+            return tr(QT_TRANSLATE_NOOP("StockTableModel", "Đã quá ngày hẹn {days} ngày.")).format(
+                days=format_number(days))
         return None
 
 
