@@ -14,6 +14,7 @@ import gc
 import io
 import re
 import sys
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,13 @@ def release_memory() -> None:
     calamine frees a large sheet through the C allocator while polars allocates from its own,
     so without this the two would add up in the peak. Only glibc has `malloc_trim`; elsewhere
     this does nothing.
+
+    The cycle collector runs only on the main thread: on a worker (the window's database
+    runner) it could free Qt objects owned by the GUI thread, which crashes Qt; the window
+    collects on its own thread (`ui.garbage`).
     """
-    gc.collect()
+    if threading.current_thread() is threading.main_thread():
+        gc.collect()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
