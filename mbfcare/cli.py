@@ -77,6 +77,61 @@ def _common(top: bool) -> argparse.ArgumentParser:
     return common
 
 
+def _sms_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    # `sms --batch K --out FILE` (cli.md) has no sub-command; `opt-out` and `templates` are
+    # optional sub-commands after it, whose own options default to SUPPRESS so that they do
+    # not reset what was given before them.
+    sms = sub.add_parser("sms", parents=[common],
+                         help="danh sách SMS của một đợt (thông báo nhóm 1, mời nhóm 2)")
+    sms.add_argument("--programme", type=int)
+    sms.add_argument("--batch", type=int, help="đợt")
+    sms.add_argument("--out", type=Path, help="tệp .csv hoặc .xlsx cho tổng đài SMS")
+    sms.add_argument("--no-diacritics", action="store_true",
+                     help="tin không dấu (GSM-7: 160 ký tự/tin thay vì 70)")
+    sms.add_argument("--group", type=int, help="chỉ một nhóm")
+    sms.add_argument("--deadline", help="hạn nhận quà YYYY-MM-DD (mặc định: hôm nay + số "
+                                        "ngày trong mẫu tin)")
+    sms.add_argument("--unsent-only", action="store_true",
+                     help="chỉ KH chưa ghi bước gửi SMS")
+    sms.add_argument("--mark-sent", action="store_true",
+                     help="ghi bước 1 (đã gửi SMS) cho các KH của danh sách")
+    sms.add_argument("--at", help="ngày gửi SMS YYYY-MM-DD (mặc định: hôm nay)")
+    ssub: Any = sms.add_subparsers(dest="action", required=False, parser_class=_Parser)
+    suppress: dict[str, Any] = {"default": argparse.SUPPRESS}
+    opt_out = ssub.add_parser("opt-out", parents=[common],
+                              help="KH yêu cầu không nhận SMS (--undo: nhận lại)")
+    opt_out.add_argument("msisdn")
+    opt_out.add_argument("--undo", action="store_true", help="KH nhận SMS trở lại")
+    templates = ssub.add_parser("templates", parents=[common],
+                                help="xem hoặc sửa mẫu tin nhắn của chương trình")
+    templates.add_argument("--programme", type=int, **suppress)
+    templates.add_argument("--notice", help="mẫu thông báo nhóm 1 (MBF đến tặng)", **suppress)
+    templates.add_argument("--invitation", help="mẫu mời nhóm 2 đến cửa hàng nhận quà",
+                           **suppress)
+    templates.add_argument("--deadline-days", type=int,
+                           help="hạn nhận quà: số ngày sau ngày lập danh sách", **suppress)
+    templates.add_argument("--reset", action="store_true", help="trở về mẫu mặc định",
+                           **suppress)
+
+
+def _print_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    printing = sub.add_parser("print", parents=[common],
+                              help="in biên bản, danh sách ký nhận, phiếu, giấy mời (PDF)")
+    printing.add_argument("kind", choices=("receipts", "signature-list", "surveys",
+                                           "info-forms", "invitations"),
+                          help="receipts (biên bản giao nhận), signature-list (danh sách ký "
+                               "nhận), surveys (phiếu khảo sát), info-forms (phiếu thu thập "
+                               "thông tin), invitations (giấy mời nhận quà)")
+    printing.add_argument("--programme", type=int)
+    printing.add_argument("--batch", type=int, required=True, help="đợt")
+    printing.add_argument("--group", type=int, choices=(1, 2))
+    printing.add_argument("--district", help="quận/huyện (không cần dấu)")
+    printing.add_argument("--store", help="cửa hàng (không cần dấu)")
+    printing.add_argument("--blank", type=int, default=0,
+                          help="thêm số phiếu trống (surveys, info-forms)")
+    printing.add_argument("--out", type=Path, required=True, help="tệp .pdf")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _common(top=False)
     parser = _Parser(prog="mbfcare", description="MBF Care – chăm sóc khách hàng MobiFone KV5",
@@ -143,6 +198,12 @@ def _parser() -> argparse.ArgumentParser:
                                help="tệp Excel gửi MBF KV5 (regional-export.md)")
     regional.add_argument("--out", type=Path, required=True, help="tệp .xlsx")
     regional.add_argument("--programme", type=int)
+
+    consolidate = sub.add_parser("consolidate", parents=[common],
+                                 help="gộp tệp gửi MBF KV5 của các tỉnh (tại MBF KV5)")
+    consolidate.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                             help="tệp .xlsx của các tỉnh (mbfcare export regional)")
+    consolidate.add_argument("--out", type=Path, required=True, help="tệp .xlsx kết quả")
 
     record = sub.add_parser("record", parents=[common], help="ghi kết quả chăm sóc")
     rsub: Any = record.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -220,6 +281,8 @@ def _parser() -> argparse.ArgumentParser:
     care_list.add_argument("--district", help="quận/huyện (không cần dấu)")
     care_list.add_argument("--store", help="cửa hàng (không cần dấu)")
 
+    _sms_parser(sub, common)
+
     survey = sub.add_parser("survey", parents=[common], help="phiếu khảo sát ý kiến khách hàng")
     vsub: Any = survey.add_subparsers(dest="action", required=True, parser_class=_Parser)
     vshow = vsub.add_parser("show", parents=[common], help="in phiếu khảo sát của chương trình")
@@ -259,6 +322,7 @@ def _parser() -> argparse.ArgumentParser:
     pexp.add_argument("--programme", type=int)
     pexp.add_argument("--new-only", action="store_true",
                       help="chỉ các hồ sơ chưa xuất (hoặc đã sửa sau lần xuất trước)")
+    _print_parser(sub, common)
     return parser
 
 
@@ -432,6 +496,19 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     data["_text"] = (f"Đã xuất tệp gửi MBF KV5: {result.file}\n{counts}\n"
                      f"SHA-256 ChiTiet: {result.sha256}")
     return data
+
+
+def _cmd_consolidate(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import consolidation
+
+    progress = TerminalProgress(sys.stderr, "Đang tổng hợp") if not args.json else None
+    try:
+        result = consolidation.consolidate(args.files, args.out, progress=progress,
+                                           user=_user(args))
+    finally:
+        if progress is not None:
+            progress.close()
+    return {**result.to_json(), "_text": result.text}
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
@@ -632,6 +709,100 @@ def _cmd_survey(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return {**exported.to_json(), "_text": exported.text}
 
 
+def _sms_templates(args: argparse.Namespace, factory: Any) -> dict[str, Any]:
+    from mbfcare.domain.sms import SAMPLE_VALUES, make_message, sms_count
+    from mbfcare.services import sms
+
+    programme = getattr(args, "programme", None)
+    dto = sms.sms_templates(factory, programme)
+    notice, invitation, days = (getattr(args, k, None)
+                                for k in ("notice", "invitation", "deadline_days"))
+    if getattr(args, "reset", False):
+        notice, invitation, days = dto.default_notice, dto.default_invitation, \
+            dto.default_deadline_days
+    if any(v is not None for v in (notice, invitation, days)):
+        dto = sms.update_sms_templates(
+            factory, dto.programme_id, notice=dto.notice if notice is None else notice,
+            invitation=dto.invitation if invitation is None else invitation,
+            deadline_days=dto.deadline_days if days is None else days, actor=_actor(args))
+    lines = [f"Mẫu tin nhắn của chương trình {dto.programme_id}"
+             + (" (mặc định)" if dto.is_default else "") + ":"]
+    for label, text in (("Nhóm 1 – thông báo", dto.notice), ("Nhóm 2 – mời nhận quà",
+                                                               dto.invitation)):
+        lines.append(f"{label}: {text}")
+        for diacritics in (True, False):
+            count = sms_count(make_message(text, SAMPLE_VALUES, diacritics=diacritics))
+            lines.append(f"    ví dụ {'có dấu' if diacritics else 'không dấu'}: {count.text}")
+    lines.append(f"Hạn nhận quà: {dto.deadline_days} ngày sau ngày lập danh sách.")
+    lines.append("Chỗ điền: " + ", ".join(f"{{{k}}} {label.lower()}"
+                                          for k, label in dto.placeholders))
+    return {"programme_id": dto.programme_id, "notice": dto.notice,
+            "invitation": dto.invitation, "deadline_days": dto.deadline_days,
+            "is_default": dto.is_default, "_text": "\n".join(lines)}
+
+
+def _cmd_sms(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import care_work as cw
+    from mbfcare.services import sms
+
+    factory = _open(args)
+    if args.action == "opt-out":
+        result = sms.set_sms_opt_out(factory, args.msisdn, not args.undo, actor=_actor(args))
+        return {**result.to_json(), "_text": result.text}
+    if args.action == "templates":
+        return _sms_templates(args, factory)
+    if args.batch is None:
+        raise UsageError("Cần chọn đợt: mbfcare sms --batch K --out TỆP.csv|TỆP.xlsx "
+                         "[--no-diacritics], hoặc --mark-sent để ghi đã gửi SMS.")
+    diacritics = not args.no_diacritics
+    deadline = cw.parse_step_date(args.deadline)
+    data: dict[str, Any] = {"batch": args.batch}
+    lines: list[str] = []
+    if args.out is None and not args.mark_sent:
+        preview = sms.sms_preview(factory, args.programme, args.batch, diacritics=diacritics,
+                                  group=args.group, deadline=deadline,
+                                  unsent_only=args.unsent_only)
+        data.update(preview.to_json())
+        lines.append(preview.text)
+        for kind, label in sms.KIND_LABELS.items():
+            first = next((r for r in preview.rows if r.kind == kind), None)
+            if first is not None:
+                lines.append(f"{label}, ví dụ ({first.length} ký tự, {first.parts} SMS, "
+                             f"{first.encoding}): {first.message}")
+        lines.append("Xuất tệp cho tổng đài SMS: thêm --out TỆP.csv hoặc --out TỆP.xlsx.")
+    if args.out is not None:
+        exported = sms.export_sms(factory, args.out, programme_id=args.programme,
+                                  batch=args.batch, diacritics=diacritics, group=args.group,
+                                  deadline=deadline, unsent_only=args.unsent_only,
+                                  actor=_actor(args))
+        data.update(exported.to_json())
+        lines.append(exported.text)
+    if args.mark_sent:
+        marked = sms.mark_sms_sent(factory, programme_id=args.programme, batch=args.batch,
+                                   on=cw.parse_step_date(args.at), group=args.group,
+                                   actor=_actor(args))
+        data["marked"] = marked.to_json()
+        lines.append(marked.text)
+        lines += [f"  {reason}" for reason in marked.refused]
+    data["_text"] = "\n".join(lines)
+    return data
+
+
+def _cmd_print(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import printing
+
+    progress = TerminalProgress(sys.stderr, "Đang in") if not args.json else None
+    try:
+        result = printing.print_documents(
+            _open(args), args.kind, args.out, programme_id=args.programme, batch=args.batch,
+            group=args.group, district=args.district, store=args.store, blank=args.blank,
+            actor=_actor(args), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    return {**result.to_json(), "_text": result.text}
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -647,11 +818,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "explain": _cmd_explain,
     "decide": _cmd_decide,
     "export": _cmd_export,
+    "consolidate": _cmd_consolidate,
     "list": _cmd_list,
     "record": _cmd_record,
     "stock": _cmd_stock,
     "profile": _cmd_profile,
     "survey": _cmd_survey,
+    "print": _cmd_print,
+    "sms": _cmd_sms,
 }
 
 

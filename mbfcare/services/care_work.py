@@ -155,11 +155,11 @@ def find_case(session: Session, programme_id: int | None, text: str | int) -> Ca
     except ScanProblem as exc:
         raise UsageError(str(exc)) from exc
     if isinstance(scanned, EntryCode):
-        case = _printed_case(session, scanned, text)
-        if programme_id is not None and case.programme_id != programme_id:
+        printed = _printed_case(session, scanned, text)
+        if programme_id is not None and printed.programme_id != programme_id:
             raise NotFoundError(f"Mã '{text.strip()}' thuộc chương trình khác "
-                                f"(số {case.programme_id}).")
-        return case
+                                f"(số {printed.programme_id}).")
+        return printed
     assert isinstance(scanned, NumberTyped)
     pid = resolve_programme_id(session, programme_id)
     sub_id = session.scalar(select(Subscriber.id).where(Subscriber.msisdn == scanned.msisdn))

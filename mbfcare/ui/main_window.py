@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import logging
 from functools import partial
@@ -10,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -35,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mbfcare import __version__, paths
 from mbfcare.domain.actors import ROLES, Actor
 from mbfcare.domain.values import format_number
-from mbfcare.services import exporting, profiles, programmes, surveys
+from mbfcare.services import exporting, printing, profiles, programmes, surveys
 from mbfcare.services.programmes import ProgrammeSummary
 from mbfcare.ui import messages
 from mbfcare.ui.bulk_recording import BulkRecordingDialog
@@ -44,6 +46,7 @@ from mbfcare.ui.classify_dialog import ClassifyDialog, GapDecisionDialog
 from mbfcare.ui.dashboard import DashboardWidget
 from mbfcare.ui.desk import DeskPage
 from mbfcare.ui.import_wizard import ImportWizardWidget
+from mbfcare.ui.print_page import PrintPage
 from mbfcare.ui.settings_page import SettingsWidget
 from mbfcare.ui.stock_page import StockPage
 from mbfcare.ui.survey_entry import SurveyEntryDialog
@@ -81,7 +84,7 @@ class MainWindow(QMainWindow):
     programmes_loaded = Signal(object)
     restart_requested = Signal(str)
 
-    SECTIONS = ("dashboard", "import", "care_list", "desk", "stock", "settings")
+    SECTIONS = ("dashboard", "import", "care_list", "desk", "stock", "print", "settings")
 
     def __init__(self, factory: sessionmaker[Session], db_description: str,
                  runner: TaskRunner | None = None, user: str | None = None,
@@ -127,11 +130,12 @@ class MainWindow(QMainWindow):
         self.care_list = CareListWidget(self._factory, self._runner, self, actor=self.actor)
         self.desk = DeskPage(self._factory, self._runner, self.actor, self)
         self.stock_page = StockPage(self._factory, self._runner, self.actor, self)
+        self.print_page = PrintPage(self._factory, self._runner, self.actor, self)
         self.settings_page = SettingsWidget(self._factory, self._runner, self)
         self._pages: dict[str, QWidget] = {
             "dashboard": self.overview, "import": self.import_page,
             "care_list": self.care_list, "desk": self.desk, "stock": self.stock_page,
-            "settings": self.settings_page,
+            "print": self.print_page, "settings": self.settings_page,
         }
         for page in self._pages.values():
             self._stack.addWidget(page)
@@ -142,7 +146,8 @@ class MainWindow(QMainWindow):
         titles = {
             "dashboard": self.tr("▣  Tổng quan"), "import": self.tr("⇪  Nhập dữ liệu"),
             "care_list": self.tr("☰  Danh sách chăm sóc"), "desk": self.tr("✦  Quầy trao quà"),
-            "stock": self.tr("▤  Kho quà"), "settings": self.tr("⚙  Cài đặt"),
+            "stock": self.tr("▤  Kho quà"), "print": self.tr("⎙  In ấn & SMS"),
+            "settings": self.tr("⚙  Cài đặt"),
         }
         for key in self.SECTIONS:
             item = QListWidgetItem(titles[key])
@@ -166,6 +171,8 @@ class MainWindow(QMainWindow):
         # Work recorded at the desk or in the stock changes the counts elsewhere.
         self.desk.handover_recorded.connect(lambda _result: self._on_work_recorded())
         self.stock_page.stock_changed.connect(self._on_work_recorded)
+        self.print_page.sms.sent_marked.connect(lambda _result: self._on_work_recorded())
+        self.desk.receipt_requested.connect(self._on_receipt_requested)
         self.settings_page.language_changed.connect(lambda _lang: self.restart_requested.emit(""))
 
     def _build_overview(self) -> QWidget:
@@ -281,7 +288,7 @@ class MainWindow(QMainWindow):
         self._section_actions = []
         for i, key in enumerate(self.SECTIONS, start=1):
             item = self._sidebar.item(i - 1)
-            action = self._action(item.text().split("  ", 1)[-1], f"Ctrl+{i}",
+            action = self._action(item.text().split("  ", 1)[-1].replace("&", "&&"), f"Ctrl+{i}",
                                   partial(self.show_section, key))
             self._section_actions.append(action)
 
@@ -419,7 +426,7 @@ class MainWindow(QMainWindow):
 
     def _propagate(self) -> None:
         for page in (self.dashboard, self.import_page, self.care_list, self.desk,
-                     self.stock_page, self.settings_page):
+                     self.stock_page, self.print_page, self.settings_page):
             page.set_programme(self.programme_id, self.batch)
         summary = self._summary()
         batch = next((b for b in summary.batches if b.number == self.batch), None) \
@@ -612,6 +619,38 @@ class MainWindow(QMainWindow):
 
         self._runner.start(work, on_done=lambda text: messages.notify(self, text),
                            on_error=lambda exc: messages.show_error(self, exc))
+
+    @Slot(int)
+    def _on_receipt_requested(self, case_id: int) -> None:
+        """The desk handed a gift over: make its receipt and send it to the default printer."""
+        if self.programme_id is None:
+            return
+        folder = paths.data_dir() / "prints"
+        out = folder / f"bien_ban_{case_id}_{dt.datetime.now():%Y%m%d_%H%M%S}.pdf"
+        factory, actor, programme_id = self._factory, self.actor, self.programme_id
+
+        def work(_progress: TaskProgress) -> Any:
+            folder.mkdir(parents=True, exist_ok=True)
+            return printing.print_documents(factory, "receipts", out, actor=actor,
+                                            programme_id=programme_id, case_ids=[case_id])
+
+        self._runner.start(work, on_done=self._on_receipt_made,
+                           on_error=lambda exc: messages.show_error(self, exc))
+
+    def _on_receipt_made(self, result: Any) -> None:
+        if QPrinterInfo.defaultPrinter().isNull():
+            messages.notify(self, self.tr(
+                "Đã tạo biên bản {file}; máy này chưa có máy in mặc định để in ngay.").format(
+                file=result.file))
+            return
+        panel = self.print_page.documents
+        panel.result = result
+        panel.document.load(result.file)
+        printer = QPrinter(QPrinterInfo.defaultPrinter(), QPrinter.PrinterMode.HighResolution)
+        printer.setResolution(300)
+        printer.setFullPage(True)
+        panel.print_to(printer)
+        messages.notify(self, self.tr("Đã in biên bản giao nhận quà."))
 
     @Slot()
     def _on_bulk_action_triggered(self) -> None:

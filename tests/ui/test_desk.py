@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from care_data import GAP, GROUP1, STORE, seed_listed
+from print_data import printed_code
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
@@ -16,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
-from mbfcare.domain.codes import entry_code
 from mbfcare.models import CareCase, Handover, Subscriber
 from mbfcare.services import care_work, stock
 from mbfcare.ui import messages
@@ -219,7 +219,7 @@ def test_printed_receipt_code_opens_the_customer(qtbot: QtBot, page: DeskPage,
                                                  seeded: sessionmaker[Session],
                                                  programme_id: int) -> None:
     case_id = _case_id(seeded, "0902000005")
-    scan(qtbot, page, entry_code("receipt", programme_id, case_id))
+    scan(qtbot, page, printed_code(seeded, "receipt", programme_id, case_id))
     shown = page.current_case()
     assert shown is not None and (shown.case_id, shown.msisdn) == (case_id, "0902000005")
     assert page.panel_text().splitlines()[0] == "Khách Hàng Số 5"
@@ -243,7 +243,7 @@ def test_survey_code_opens_the_survey_entry(qtbot: QtBot, page: DeskPage,
     fake.SurveyEntryDialog = FakeSurveyEntryDialog  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mbfcare.ui.survey_entry", fake)
     case_id = _case_id(seeded, "0902000007")
-    scan(qtbot, page, entry_code("survey", programme_id, case_id))
+    scan(qtbot, page, printed_code(seeded, "survey", programme_id, case_id))
     qtbot.waitUntil(lambda: bool(opened), timeout=5000)
     assert opened == [(seeded, CLERK, programme_id, case_id, page)]
     _idle(qtbot, page)  # the customer is read again after the dialog closed
@@ -270,10 +270,12 @@ def test_unknown_number_and_bad_code_refused_inline(qtbot: QtBot, page: DeskPage
     assert page.banner_text() == "✖ Không có thuê bao 0912 345 678 trong cơ sở dữ liệu."
     assert page.current_case() is None
     assert page.input.text() == "" and _focused(page)
-    scan(qtbot, page, "MBFC-R-1-4-00")
+    scan(qtbot, page, "MBFC-R-1-4-K7Q2M9-00")
     assert page.banner_kind() == "error"
     assert "sai số kiểm tra" in page.banner_text()
     assert page.input.text() == ""
+    scan(qtbot, page, "MBFC-R-1-4-63")  # a code of the old form, without the copy's token
+    assert "mẫu cũ, không có mã bản in" in page.banner_text()
     assert not [m for m in sink if m[0] == "error"]
 
 

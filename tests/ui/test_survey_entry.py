@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
-from mbfcare.domain.codes import entry_code
 from mbfcare.models import CareCase, Subscriber, SurveyResponse
 from mbfcare.services import care_work, stock, surveys
 from mbfcare.ui import messages
@@ -28,6 +27,7 @@ from mbfcare.ui.survey_form_editor import (
 )
 from mbfcare.ui.tasks import TaskRunner
 from tests.care_data import GROUP1, GROUP2, STORE, seed_listed
+from tests.print_data import printed_code
 
 G1, G2 = list(GROUP1), list(GROUP2)
 ADMIN = Actor("lan", "admin")
@@ -130,9 +130,11 @@ def _scan(qtbot: QtBot, dialog: SurveyEntryDialog, code: str) -> None:
 def test_three_paper_forms_by_keyboard_only(qtbot: QtBot, met: sessionmaker[Session],
                                             programme_id: int,
                                             recorded: list[tuple[str, str]]) -> None:
+    # The forms were printed before the clerk types them in.
+    codes = {n: printed_code(met, "survey", programme_id, _case_id(met, n)) for n in MET}
     dialog = _open(qtbot, met, programme_id)
     for number, paper in zip(MET, PAPERS, strict=True):
-        _scan(qtbot, dialog, entry_code("survey", programme_id, _case_id(met, number)))
+        _scan(qtbot, dialog, codes[number])
         assert dialog.case is not None and dialog.case.msisdn == number
         assert dialog.customer_label.text().endswith("· Nhóm 2 · Đợt 1")
         assert dialog.date_edit.date().toPython() == DAY
@@ -196,7 +198,7 @@ def test_unknown_and_not_met_customers(qtbot: QtBot, met: sessionmaker[Session],
     assert dialog.customer_note.text() == "✗ Không có thuê bao 0999 999 999 trong cơ sở dữ liệu."
     assert dialog.focusWidget() is dialog.scan_edit and dialog.scan_edit.selectedText()
     qtbot.keyClick(dialog.scan_edit, Qt.Key.Key_Backspace)
-    _scan(qtbot, dialog, entry_code("survey", programme_id, _case_id(met, NOT_MET)))
+    _scan(qtbot, dialog, printed_code(met, "survey", programme_id, _case_id(met, NOT_MET)))
     assert dialog.case is not None and "ghi trao quà trước" in dialog.customer_note.text()
     assert not dialog.answer_edits[0].isEnabled()
     assert dialog.focusWidget() is dialog.scan_edit

@@ -7,7 +7,16 @@ import datetime as dt
 import pytest
 
 from mbfcare.domain.actors import Actor, PermissionProblem
-from mbfcare.domain.codes import EntryCode, NumberTyped, ScanProblem, entry_code, parse_scan
+from mbfcare.domain.codes import (
+    TOKEN_ALPHABET,
+    EntryCode,
+    NumberTyped,
+    ScanProblem,
+    check_code,
+    entry_code,
+    new_token,
+    parse_scan,
+)
 from mbfcare.domain.steps import (
     STEPS,
     StepProblem,
@@ -84,21 +93,42 @@ def test_steps_at_the_meeting_need_the_customer_met(step: str) -> None:
 
 
 def test_codes_round_trip_and_catch_mistakes() -> None:
-    code = entry_code("survey", 1, 4821)
-    assert code.startswith("MBFC-S-1-4821-")
-    assert parse_scan(code) == EntryCode("survey", 1, 4821)
-    assert parse_scan(code.lower()) == EntryCode("survey", 1, 4821)  # Caps Lock off
+    token = new_token()
+    assert len(token) == 6 and set(token) <= set(TOKEN_ALPHABET) and not token.isdigit()
+    code = entry_code("survey", 1, 4821, token)
+    assert code.startswith(f"MBFC-S-1-4821-{token}-")
+    assert parse_scan(code) == EntryCode("survey", 1, 4821, token)
+    assert parse_scan(code.lower()) == EntryCode("survey", 1, 4821, token)  # Caps Lock off
     wrong = code.replace("4821", "4812")
-    with pytest.raises(ScanProblem, match="kiểm tra"):
+    with pytest.raises(ScanProblem, match="sai số kiểm tra"):
         parse_scan(wrong)
+    other = "K7Q2M9" if token != "K7Q2M9" else "K7Q2MA"
+    with pytest.raises(ScanProblem, match="sai số kiểm tra"):
+        parse_scan(code.replace(token, other))  # another token, same check digits
     with pytest.raises(ScanProblem):
         parse_scan("MBFC-X-1")
     assert parse_scan("+84 912 345 678") == NumberTyped("0912345678")
     assert parse_scan("0120 123 4567") == NumberTyped("0701234567")
     with pytest.raises(ScanProblem, match="không phải số thuê bao"):
         parse_scan("xin chào")
-    assert {entry_code(k, 2, 7)[5] for k in ("invitation", "receipt", "survey")} == {"I", "R",
-                                                                                     "S"}
+    assert {entry_code(k, 2, 7, token)[5] for k in ("invitation", "receipt", "survey")} == {
+        "I", "R", "S"}
+
+
+def test_old_codes_without_token_are_refused() -> None:
+    with pytest.raises(ScanProblem, match="mẫu cũ, không có mã bản in"):
+        parse_scan("MBFC-R-1-4821-63")
+
+
+def test_short_check_code_is_typed_by_hand() -> None:
+    assert check_code(4821, "K7Q2M9") == "4821-K7Q2M9"
+    # Typed in lower case, with O for 0 and l for 1: Crockford reads them alike.
+    assert parse_scan(" 4821-k7q2m9 ") == EntryCode(None, None, 4821, "K7Q2M9")
+    assert parse_scan("4821-AB0O1L") == EntryCode(None, None, 4821, "AB0011")
+    with pytest.raises(ScanProblem, match="không dùng trong mã in"):
+        parse_scan("4821-K7Q2MU")
+    # all digits after the dash: a number typed with a dash, not a code
+    assert parse_scan("0912-345678") == NumberTyped("0912345678")
 
 
 def test_roles() -> None:

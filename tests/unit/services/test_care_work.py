@@ -17,6 +17,7 @@ from mbfcare.models import AuditEntry, CareCase, CareStep, Handover, StockBalanc
 from mbfcare.services import audit, stock
 from mbfcare.services import care_work as cw
 from tests.care_data import GAP, GROUP1, GROUP2, STORE, seed_listed
+from tests.print_data import printed_code
 
 LAN = Actor("Lan", "admin")
 HA = Actor("Hà", "clerk")
@@ -146,14 +147,46 @@ def test_gap_case_and_strangers_get_no_handover(listed: sessionmaker[Session]) -
 
 def test_printed_code_names_the_entry(listed: sessionmaker[Session]) -> None:
     case = _case(listed, G2[1])
-    code = entry_code("receipt", case.programme_id, case.id)
+    code = printed_code(listed, "receipt", case.programme_id, case.id)
     result = cw.record_handover(listed, code, actor=HA, item_code="hop-thuc-pham",
                                 location=None, owed=True,
                                 promised_on=cw.local_today())
     assert result.msisdn == G2[1]
-    with pytest.raises(NotFoundError):
-        cw.record_handover(listed, entry_code("receipt", case.programme_id + 5, case.id),
+    token = code.split("-")[4]
+    with pytest.raises(RuleError, match="không có trong sổ in"):
+        cw.record_handover(listed, entry_code("receipt", case.programme_id + 5, case.id, token),
                            actor=HA)
+
+
+def test_only_the_latest_printed_copy_is_accepted(listed: sessionmaker[Session]) -> None:
+    case = _case(listed, G1[0])
+    first = printed_code(listed, "receipt", case.programme_id, case.id)
+    survey = printed_code(listed, "survey", case.programme_id, case.id)
+    second = printed_code(listed, "receipt", case.programme_id, case.id)
+    with listed() as session:
+        assert cw.find_case(session, None, second).id == case.id
+        assert cw.find_case(session, None, survey).id == case.id  # another kind: still valid
+        day = cw.local_today().strftime("%d/%m/%Y")
+        with pytest.raises(RuleError, match=f"đã được in lại ngày {day} — dùng bản mới nhất"):
+            cw.find_case(session, None, first)
+        # the short check code typed by hand: same rule
+        short = "-".join(second.split("-")[3:5])
+        assert cw.find_case(session, None, short).id == case.id
+        with pytest.raises(RuleError, match="in lại"):
+            cw.find_case(session, None, "-".join(first.split("-")[3:5]))
+        forged = entry_code("receipt", case.programme_id, case.id, "ZZZZZZ")
+        with pytest.raises(RuleError, match="giấy giả hoặc in từ máy khác"):
+            cw.find_case(session, None, forged)
+        # a survey's token on a receipt code: not what was printed
+        survey_token = survey.split("-")[4]
+        with pytest.raises(RuleError, match="không có trong sổ in"):
+            cw.find_case(session, None, entry_code("receipt", case.programme_id, case.id,
+                                                   survey_token))
+        with pytest.raises(UsageError, match="mẫu cũ"):
+            cw.find_case(session, None, f"MBFC-R-{case.programme_id}-{case.id}-63")
+        assert cw.find_case(session, None, case.id).id == case.id  # the screens' entry id
+        with pytest.raises(NotFoundError):
+            cw.find_case(session, case.programme_id + 1, case.id)
 
 
 def test_steps_follow_the_rules(listed: sessionmaker[Session]) -> None:

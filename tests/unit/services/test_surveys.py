@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
-from mbfcare.domain.codes import entry_code
 from mbfcare.domain.survey import load_survey, survey_to_dict
 from mbfcare.errors import RuleError, UsageError, ValidationError
 from mbfcare.models import AuditEntry, CareCase, CareStep, Subscriber, SurveyResponse
 from mbfcare.services import audit, care_work, stock, surveys
 from tests.care_data import GROUP1, GROUP2, STORE, seed_listed
+from tests.print_data import printed_code
 
 G1, G2 = list(GROUP1), list(GROUP2)
 ADMIN = Actor("lan", "admin")
@@ -103,7 +103,7 @@ def test_form_edit_bumps_version_and_keeps_the_old_one_in_the_audit_log(
 def test_define_enter_export_round_trip(met: sessionmaker[Session], programme_id: int,
                                         tmp_path: Path) -> None:
     g1, g2 = G1[0], G2[1]
-    code = entry_code("survey", programme_id, _case_id(met, g2))
+    code = printed_code(met, "survey", programme_id, _case_id(met, g2))
     saved = surveys.save_response(met, programme_id, g1, ANSWERS, actor=CLERK)
     assert saved.text == "Đã lưu phiếu khảo sát của Nguyễn Văn An (0901 000 001)."
     assert (saved.answered_on, saved.step_recorded, saved.replaced) == (DAY, True, False)
@@ -229,8 +229,8 @@ def test_replacing_needs_the_correct_role_and_a_reason(met: sessionmaker[Session
 def test_lookup_by_scan_number_or_id(met: sessionmaker[Session], programme_id: int) -> None:
     number = G2[0]
     case_id = _case_id(met, number)
-    by_code = surveys.lookup_case(met, programme_id, entry_code("survey", programme_id,
-                                                                 case_id))
+    by_code = surveys.lookup_case(met, programme_id, printed_code(met, "survey", programme_id,
+                                                                   case_id))
     by_number = surveys.lookup_case(met, programme_id, "84 902 000 001")
     by_id = surveys.lookup_case(met, programme_id, case_id)
     assert by_code == by_number == by_id
