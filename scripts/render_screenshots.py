@@ -97,6 +97,22 @@ def _sections(app: QApplication, factory: Any, db_url: str, extract: Path, out: 
     window.stock_page.refresh()
     _wait(app, lambda: bool(stock_loaded))
     _save(window, out / "kho-qua.png")
+    window.show_section("print")
+    documents = window.print_page.documents
+    _wait(app, lambda: documents.store_combo.count() > 1)
+    documents.kind_combo.setCurrentIndex(documents.kind_combo.findData("receipts"))
+    documents.group_combo.setCurrentIndex(documents.group_combo.findData(2))
+    documents.store_combo.setCurrentIndex(1)
+    made: list[object] = []
+    documents.printed.connect(made.append)
+    documents.make()
+    _wait(app, lambda: bool(made), seconds=60)
+    _save(window, out / "in-an.png")
+    sms_loaded: list[bool] = []
+    window.print_page.sms.loaded.connect(lambda: sms_loaded.append(True))
+    window.print_page.tabs.setCurrentWidget(window.print_page.sms)
+    _wait(app, lambda: bool(sms_loaded))
+    _save(window, out / "sms.png")
     window.show_section("import")
     window.import_page.open_file(extract)
     _wait(app, lambda: window.import_page.current_step() >= 1)

@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         titles = {
             "dashboard": self.tr("▣  Tổng quan"), "import": self.tr("⇪  Nhập dữ liệu"),
             "care_list": self.tr("☰  Danh sách chăm sóc"), "desk": self.tr("✦  Quầy trao quà"),
-            "stock": self.tr("▤  Kho quà"), "print": self.tr("⎙  In ấn & SMS"),
+            "stock": self.tr("▤  Kho quà"), "print": self.tr("✉  In ấn & SMS"),
             "settings": self.tr("⚙  Cài đặt"),
         }
         for key in self.SECTIONS:
