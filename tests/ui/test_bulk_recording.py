@@ -18,7 +18,6 @@ from mbfcare.domain.actors import Actor
 from mbfcare.models import CareStep, Handover
 from mbfcare.services import stock
 from mbfcare.services.bulk_recording import BulkResult
-from mbfcare.ui import messages
 from mbfcare.ui.bulk_recording import (
     PAGE_CHECK,
     PAGE_FILE,
@@ -35,17 +34,6 @@ TIMEOUT = 20_000
 HEAD = Actor("Phạm Thu Hà", "head")
 
 
-@pytest.fixture
-def sink() -> Iterator[list[tuple[str, str, str]]]:
-    recorded: list[tuple[str, str, str]] = []
-
-    def record(kind: str, text: str, details: str) -> bool:
-        recorded.append((kind, text, details))
-        return True
-
-    messages.set_sink(record)
-    yield recorded
-    messages.set_sink(None)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from mbfcare.services.classification import classify_batch
 from mbfcare.services.importing import import_subscribers
 from mbfcare.services.programmes import create_programme, default_programme_spec
 from mbfcare.services.queries import CareListFilter
-from mbfcare.ui import messages
 from mbfcare.ui.care_list import CareListWidget
 from mbfcare.ui.tablemodels.care_list import COLUMNS, CareListTableModel
 from mbfcare.ui.tasks import TaskRunner
@@ -56,17 +55,6 @@ def care_factory(filled_db: Path, tmp_path: Path) -> Iterator[sessionmaker[Sessi
     engine.dispose()
 
 
-@pytest.fixture
-def sink() -> Iterator[list[tuple[str, str, str]]]:
-    recorded: list[tuple[str, str, str]] = []
-
-    def record(kind: str, text: str, details: str) -> bool:
-        recorded.append((kind, text, details))
-        return True
-
-    messages.set_sink(record)
-    yield recorded
-    messages.set_sink(None)
 
 
 def _count(factory: sessionmaker[Session], **where: object) -> int:

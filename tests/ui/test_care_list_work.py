@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
 from mbfcare.services import care_work, stock
-from mbfcare.ui import messages
 from mbfcare.ui.care_list import CareListWidget
 from mbfcare.ui.record_dialogs import RecordDialog, RecordInput
 from mbfcare.ui.tasks import TaskRunner
@@ -23,17 +22,6 @@ LAN = Actor("Lan", "admin")
 G2 = sorted(GROUP2)
 
 
-@pytest.fixture
-def sink() -> Iterator[list[tuple[str, str, str]]]:
-    recorded: list[tuple[str, str, str]] = []
-
-    def record(kind: str, text: str, details: str) -> bool:
-        recorded.append((kind, text, details))
-        return True
-
-    messages.set_sink(record)
-    yield recorded
-    messages.set_sink(None)
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from mbfcare.services.importing import (
     stored_counts,
 )
 from mbfcare.ui import import_wizard as wizard_module
-from mbfcare.ui import messages
 from mbfcare.ui.import_wizard import (
     STEP_CHECK,
     STEP_FILE,
@@ -47,17 +46,6 @@ COUNTS = ("rows_read", "imported", "updated", "unchanged", "rejected", "duplicat
           "reasons", "cycles")
 
 
-@pytest.fixture
-def sink() -> Iterator[list[tuple[str, str, str]]]:
-    recorded: list[tuple[str, str, str]] = []
-
-    def record(kind: str, text: str, details: str) -> bool:
-        recorded.append((kind, text, details))
-        return True
-
-    messages.set_sink(record)
-    yield recorded
-    messages.set_sink(None)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
 from mbfcare.services import sms
-from mbfcare.ui import messages
 from mbfcare.ui.sms_panel import SmsPanel, SmsRowsModel
 from mbfcare.ui.tasks import TaskRunner
 from tests.care_data import GROUP1, GROUP2, seed_listed
@@ -21,17 +20,6 @@ from tests.care_data import GROUP1, GROUP2, seed_listed
 LAN = Actor("Lan", "admin")
 
 
-@pytest.fixture
-def sink() -> Iterator[list[tuple[str, str, str]]]:
-    recorded: list[tuple[str, str, str]] = []
-
-    def record(kind: str, text: str, details: str) -> bool:
-        recorded.append((kind, text, details))
-        return True  # confirm: yes
-
-    messages.set_sink(record)
-    yield recorded
-    messages.set_sink(None)
 
 
 @pytest.fixture

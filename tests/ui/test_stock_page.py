@@ -19,7 +19,6 @@ from mbfcare.domain.actors import Actor
 from mbfcare.reports.stock_workbook import QUANO_HEADERS, SOKHO_HEADERS, TONKHO_HEADERS
 from mbfcare.services import care_work, stock
 from mbfcare.services.stock import MOVEMENT_LABELS, OwedDTO
-from mbfcare.ui import messages
 from mbfcare.ui.stock_page import MovementDialog, StockPage
 from mbfcare.ui.tablemodels.stock import (
     ERROR_COLOUR,
@@ -40,17 +39,6 @@ OWED = next(iter(GROUP2))
 Sink = list[tuple[str, str, str]]
 
 
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    recorded: Sink = []
-
-    def record(kind: str, text: str, details: str) -> bool:
-        recorded.append((kind, text, details))
-        return True
-
-    messages.set_sink(record)
-    yield recorded
-    messages.set_sink(None)
 
 
 @pytest.fixture
