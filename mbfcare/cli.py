@@ -132,6 +132,18 @@ def _print_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     printing.add_argument("--out", type=Path, required=True, help="tệp .pdf")
 
 
+def _report_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    report = sub.add_parser("report", parents=[common],
+                            help="báo cáo tiến độ, khảo sát, quyết toán quà (PDF hoặc Excel)")
+    report.add_argument("kind", choices=("progress", "survey", "stock"),
+                        help="progress (tiến độ theo đợt, nhóm, quận/huyện, cửa hàng), survey "
+                             "(kết quả khảo sát), stock (quyết toán quà theo món quà và nơi)")
+    report.add_argument("--programme", type=int)
+    report.add_argument("--batch", type=int, help="chỉ một đợt")
+    report.add_argument("--out", type=Path, required=True,
+                        help="tệp .pdf (họp) hoặc .xlsx (phân tích)")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _common(top=False)
     parser = _Parser(prog="mbfcare", description="MBF Care – chăm sóc khách hàng MobiFone KV5",
@@ -323,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
     pexp.add_argument("--new-only", action="store_true",
                       help="chỉ các hồ sơ chưa xuất (hoặc đã sửa sau lần xuất trước)")
     _print_parser(sub, common)
+    _report_parser(sub, common)
     return parser
 
 
@@ -803,6 +816,15 @@ def _cmd_print(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return {**result.to_json(), "_text": result.text}
 
 
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import reports
+
+    result = reports.write_report(_open(args), args.kind, args.out,
+                                  programme_id=args.programme, batch=args.batch,
+                                  user=_user(args))
+    return {**result.to_json(), "_text": result.text}
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -825,6 +847,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "profile": _cmd_profile,
     "survey": _cmd_survey,
     "print": _cmd_print,
+    "report": _cmd_report,
     "sms": _cmd_sms,
 }
 

@@ -47,6 +47,7 @@ from mbfcare.ui.dashboard import DashboardWidget
 from mbfcare.ui.desk import DeskPage
 from mbfcare.ui.import_wizard import ImportWizardWidget
 from mbfcare.ui.print_page import PrintPage
+from mbfcare.ui.reports_page import ReportsPage
 from mbfcare.ui.settings_page import SettingsWidget
 from mbfcare.ui.stock_page import StockPage
 from mbfcare.ui.survey_entry import SurveyEntryDialog
@@ -84,7 +85,8 @@ class MainWindow(QMainWindow):
     programmes_loaded = Signal(object)
     restart_requested = Signal(str)
 
-    SECTIONS = ("dashboard", "import", "care_list", "desk", "stock", "print", "settings")
+    SECTIONS = ("dashboard", "import", "care_list", "desk", "stock", "print", "reports",
+                "settings")
 
     def __init__(self, factory: sessionmaker[Session], db_description: str,
                  runner: TaskRunner | None = None, user: str | None = None,
@@ -131,11 +133,13 @@ class MainWindow(QMainWindow):
         self.desk = DeskPage(self._factory, self._runner, self.actor, self)
         self.stock_page = StockPage(self._factory, self._runner, self.actor, self)
         self.print_page = PrintPage(self._factory, self._runner, self.actor, self)
+        self.reports_page = ReportsPage(self._factory, self._runner, self.actor, self)
         self.settings_page = SettingsWidget(self._factory, self._runner, self)
         self._pages: dict[str, QWidget] = {
             "dashboard": self.overview, "import": self.import_page,
             "care_list": self.care_list, "desk": self.desk, "stock": self.stock_page,
-            "print": self.print_page, "settings": self.settings_page,
+            "print": self.print_page, "reports": self.reports_page,
+            "settings": self.settings_page,
         }
         for page in self._pages.values():
             self._stack.addWidget(page)
@@ -147,6 +151,7 @@ class MainWindow(QMainWindow):
             "dashboard": self.tr("▣  Tổng quan"), "import": self.tr("⇪  Nhập dữ liệu"),
             "care_list": self.tr("☰  Danh sách chăm sóc"), "desk": self.tr("✦  Quầy trao quà"),
             "stock": self.tr("▤  Kho quà"), "print": self.tr("✉  In ấn & SMS"),
+            "reports": self.tr("▥  Báo cáo"),
             "settings": self.tr("⚙  Cài đặt"),
         }
         for key in self.SECTIONS:
@@ -429,6 +434,9 @@ class MainWindow(QMainWindow):
                      self.stock_page, self.print_page, self.settings_page):
             page.set_programme(self.programme_id, self.batch)
         summary = self._summary()
+        self.reports_page.set_programme(
+            self.programme_id, self.batch,
+            [b.number for b in summary.batches] if summary else [])
         batch = next((b for b in summary.batches if b.number == self.batch), None) \
             if summary else None
         parts = [f"{summary.name} – {summary.region}".rstrip(" –")] if summary else []

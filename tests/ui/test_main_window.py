@@ -128,9 +128,10 @@ def test_sections_and_shortcuts_reach_the_desk_and_the_stock(
     window = _window(qtbot, factory)
     titles = [window._sidebar.item(i).text() for i in range(window._sidebar.count())]
     assert titles == ["▣  Tổng quan", "⇪  Nhập dữ liệu", "☰  Danh sách chăm sóc",
-                      "✦  Quầy trao quà", "▤  Kho quà", "✉  In ấn & SMS", "⚙  Cài đặt"]
+                      "✦  Quầy trao quà", "▤  Kho quà", "✉  In ấn & SMS", "▥  Báo cáo",
+                      "⚙  Cài đặt"]
     shortcuts = [a.shortcut().toString() for a in window._section_actions]
-    assert shortcuts == [f"Ctrl+{i}" for i in range(1, 8)]
+    assert shortcuts == [f"Ctrl+{i}" for i in range(1, 9)]
     assert window._section_actions[5].text() == "In ấn && SMS"
     window._section_actions[3].trigger()
     assert window.current_section() == "desk"
