@@ -113,6 +113,13 @@ def _sections(app: QApplication, factory: Any, db_url: str, extract: Path, out: 
     window.print_page.tabs.setCurrentWidget(window.print_page.sms)
     _wait(app, lambda: bool(sms_loaded))
     _save(window, out / "sms.png")
+    window.show_section("reports")
+    progress_panel = window.reports_page.panels["progress"]
+    reported: list[object] = []
+    progress_panel.shown.connect(reported.append)  # type: ignore[attr-defined]
+    progress_panel.show_report()  # type: ignore[attr-defined]
+    _wait(app, lambda: bool(reported), seconds=60)
+    _save(window, out / "bao-cao.png")
     window.show_section("import")
     window.import_page.open_file(extract)
     _wait(app, lambda: window.import_page.current_step() >= 1)
