@@ -560,7 +560,7 @@
 <context>
     <name>CareListWidget</name>
     <message>
-        <location filename="../../mbfcare/ui/care_list.py" line="+103"/>
+        <location filename="../../mbfcare/ui/care_list.py" line="+102"/>
         <source>Số thuê bao hoặc tên, không dấu cũng được</source>
         <translation>Subscriber number or name (accents optional)</translation>
     </message>
@@ -645,7 +645,7 @@
         <translation>Search:</translation>
     </message>
     <message>
-        <location line="+189"/>
+        <location line="+190"/>
         <location line="+6"/>
         <location line="+14"/>
         <source>Tất cả</source>
@@ -703,12 +703,12 @@
         <translation>Responsible: {who}</translation>
     </message>
     <message>
-        <location line="-302"/>
+        <location line="-303"/>
         <source>Khảo sát</source>
         <translation>Survey</translation>
     </message>
     <message>
-        <location line="+319"/>
+        <location line="+320"/>
         <source>đang nợ quà</source>
         <translation>gift owed</translation>
     </message>
@@ -864,6 +864,55 @@
         <location line="+16"/>
         <source>Đã xếp đợt {batch}: thêm {added} KH, {gap} KH chờ quyết định nhóm.</source>
         <translation>Batch {batch} built: {added} customers added, {gap} awaiting a group decision.</translation>
+    </message>
+</context>
+<context>
+    <name>ConsolidationPanel</name>
+    <message>
+        <location filename="../../mbfcare/ui/reports_page.py" line="+170"/>
+        <source>Thêm tệp… (Ctrl+O)</source>
+        <translation>Add files… (Ctrl+O)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Bỏ tệp đã chọn (Del)</source>
+        <translation>Remove selected file (Del)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tổng hợp…</source>
+        <translation>Consolidate…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Chọn hoặc kéo thả các tệp Excel các tỉnh gửi về (xuất từ MBF Care). Tệp đã bị sửa sau khi xuất, tệp của chương trình khác hoặc không đọc được sẽ bị loại và nêu lý do; KH trùng chỉ tính một lần.</source>
+        <translation>Choose or drag and drop the Excel files the provinces sent back (exported from MBF Care). Files edited after export, files from another programme or unreadable files are rejected with the reason; duplicate customers are counted once.</translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>Đã tổng hợp: {file}</source>
+        <translation>Consolidated: {file}</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Chọn tệp các tỉnh</source>
+        <translation>Choose the provinces’ files</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+15"/>
+        <source>Tệp Excel (*.xlsx)</source>
+        <translation>Excel files (*.xlsx)</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>Chưa chọn tệp nào.</source>
+        <translation>No files selected.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Lưu tệp tổng hợp</source>
+        <translation>Save consolidated file</translation>
     </message>
 </context>
 <context>
@@ -1390,11 +1439,592 @@
     </message>
 </context>
 <context>
+    <name>DocumentsPanel</name>
+    <message>
+        <location filename="../../mbfcare/ui/print_page.py" line="+70"/>
+        <source>Biên bản giao nhận quà tặng</source>
+        <translation>Gift handover receipt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Danh sách khách hàng ký nhận quà</source>
+        <translation>Signature list</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu khảo sát ý kiến khách hàng</source>
+        <translation>Survey form</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu thu thập thông tin khách hàng</source>
+        <translation>Information collection form</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời nhận quà (nhóm 2)</source>
+        <translation>Invitation (group 2)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+6"/>
+        <location line="+159"/>
+        <source>Tất cả</source>
+        <translation>All</translation>
+    </message>
+    <message>
+        <location line="-164"/>
+        <source>Nhóm 1</source>
+        <translation>Group 1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhóm 2</source>
+        <translation>Group 2</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Thêm phiếu trống để điền tay</source>
+        <translation>Extra blank forms to fill in by hand</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tạo bản in (Ctrl+P)</source>
+        <translation>Create printout (Ctrl+P)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Tạo tệp PDF và ghi vào sổ in; mã trên các bản in trước của cùng KH hết hiệu lực</source>
+        <translation>Create the PDF file and record it in the print log; codes on earlier printouts for the same customers become invalid</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hủy</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>In…</source>
+        <translation>Print…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lưu PDF…</source>
+        <translation>Save PDF…</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Giấy tờ:</source>
+        <translation>Document:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nhóm:</source>
+        <translation>Group:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Quận/Huyện:</source>
+        <translation>District:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cửa hàng:</source>
+        <translation>Store:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu trống thêm:</source>
+        <translation>Extra blank forms:</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Sổ in (mới nhất trước):</source>
+        <translation>Print log (newest first):</translation>
+    </message>
+    <message>
+        <location line="+78"/>
+        <source>Đã lưu {file}.</source>
+        <translation>Saved {file}.</translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>{at} · {user} · {what}: {documents} tài liệu, {pages} trang</source>
+        <translation>{at} · {user} · {what}: {documents} documents, {pages} pages</translation>
+    </message>
+    <message>
+        <location line="+39"/>
+        <source>Lưu PDF</source>
+        <translation>Save PDF</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tệp PDF (*.pdf)</source>
+        <translation>PDF files (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Không mở được máy in.</source>
+        <translation>Could not open the printer.</translation>
+    </message>
+</context>
+<context>
     <name>FileDropZone</name>
     <message>
         <location filename="../../mbfcare/ui/import_wizard.py" line="+249"/>
         <source>Kéo tệp Excel (.xlsx, .xlsm, .xls) hoặc CSV thả vào đây</source>
         <translation>Drop an Excel (.xlsx, .xlsm, .xls) or CSV file here</translation>
+    </message>
+</context>
+<context>
+    <name>FormSettingsEditor</name>
+    <message>
+        <location filename="../../mbfcare/ui/form_settings_editor.py" line="+235"/>
+        <source>Chưa có chương trình để sửa mẫu giấy tờ.</source>
+        <extracomment>The placeholders the invitation&apos;s texts may use (see forms.toml, [invitation]).</extracomment>
+        <translation>No programme whose document templates can be edited yet.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Đang đọc mẫu giấy tờ…</source>
+        <translation>Reading the document templates…</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>Đang vẽ bản xem trước…</source>
+        <translation>Drawing the preview…</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Đang lưu…</source>
+        <translation>Saving…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Mọi ô đã về mặc định của tệp mẫu; bấm Lưu để áp dụng.</source>
+        <translation>All fields are back to the template file defaults; click Save to apply.</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <location line="+10"/>
+        <location line="+301"/>
+        <source>Để trống: dùng chữ mặc định (chữ mờ trong ô).</source>
+        <translation>Leave empty to use the default text (greyed out in the field).</translation>
+    </message>
+    <message>
+        <location line="-291"/>
+        <source>Ô để trống in chữ mặc định của tệp mẫu (chữ mờ trong ô); gõ vào ô để chương trình dùng chữ riêng.</source>
+        <translation>Empty fields print the template file’s default text (greyed out in the field); type in a field to give the programme its own text.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Cơ quan ban hành (góc trên bên trái)</source>
+        <translation>Issuing organisation (top left corner)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Mỗi dòng một cơ quan (tổng công ty, công ty), chữ in hoa; để trống: dùng các dòng mặc định.</source>
+        <translation>One organisation per line (corporation, company), in capitals; leave empty to use the default lines.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cơ quan cấp trên:</source>
+        <translation>Parent organisations:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chi nhánh (tỉnh khác):</source>
+        <translation>Branch (other provinces):</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chi nhánh (tỉnh khác)</source>
+        <translation>Branch (other provinces)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dòng chi nhánh của tỉnh không có trong bảng dưới; {province} là tên tỉnh.</source>
+        <translation>Branch line for provinces not in the table below; {province} is the province name.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Chi nhánh và địa danh theo tỉnh/thành</source>
+        <translation>Branch and place name by province</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Chức danh người ký</source>
+        <translation>Signatory titles</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Biên bản – bên giao</source>
+        <translation>Receipt – handing-over party</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Biên bản – bên nhận</source>
+        <translation>Receipt – receiving party</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chức vụ người trao tại cửa hàng</source>
+        <translation>Position of the giver at the store</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chức vụ người trao tại nhà</source>
+        <translation>Position of the giver on home visits</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Danh sách ký nhận – người lập</source>
+        <translation>Signature list – prepared by</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Danh sách ký nhận – người duyệt</source>
+        <translation>Signature list – approved by</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu khảo sát – người khảo sát</source>
+        <translation>Survey form – surveyor</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu thu thập – người thu thập</source>
+        <translation>Collection form – collector</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu – khách hàng</source>
+        <translation>Forms – customer</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời – người ký</source>
+        <translation>Invitation – signatory</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Số văn bản (phần sau dấu /, ví dụ 125/BB-GNQ)</source>
+        <translation>Document numbers (the part after the /, e.g. 125/BB-GNQ)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Biên bản giao nhận</source>
+        <translation>Handover receipt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Danh sách ký nhận</source>
+        <translation>Signature list</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời</source>
+        <translation>Invitation</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Giấy mời nhận quà</source>
+        <translation>Gift invitation</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Tiêu đề:</source>
+        <translation>Title:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời – tiêu đề</source>
+        <translation>Invitation – title</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tiêu đề phụ:</source>
+        <translation>Subtitle:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời – tiêu đề phụ</source>
+        <translation>Invitation – subtitle</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lời mời:</source>
+        <translation>Invitation text:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời – lời mời</source>
+        <translation>Invitation – invitation text</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lưu ý khi đến nhận:</source>
+        <translation>Notes for collection:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời – lưu ý khi đến nhận</source>
+        <translation>Invitation – notes for collection</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lời kết:</source>
+        <translation>Closing:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời – lời kết</source>
+        <translation>Invitation – closing</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Chỗ điền: {name} tên khách hàng, {programme} chương trình, {gift} quà, {store} cửa hàng, {batch} đợt.</source>
+        <translation>Placeholders: {name} customer name, {programme} programme, {gift} gift, {store} store, {batch} batch.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Giờ mở cửa chung:</source>
+        <translation>Default opening hours:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giờ mở cửa chung</source>
+        <translation>Default opening hours</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cửa hàng (địa chỉ và giờ mở cửa in trên giấy mời)</source>
+        <translation>Stores (address and opening hours printed on the invitation)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Xem trước</source>
+        <translation>Preview</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Biên bản giao nhận quà tặng</source>
+        <translation>Gift handover receipt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Danh sách khách hàng ký nhận quà</source>
+        <translation>Signature list</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu khảo sát ý kiến khách hàng</source>
+        <translation>Survey form</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phiếu thu thập thông tin khách hàng</source>
+        <translation>Information collection form</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giấy mời nhận quà (nhóm 2)</source>
+        <translation>Invitation (group 2)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Giấy tờ xem trước</source>
+        <translation>Document to preview</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Tỉnh/thành của khách hàng mẫu (chi nhánh, địa danh)</source>
+        <translation>Province of the sample customer (branch, place name)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Xem trước (F5)</source>
+        <translation>Preview (F5)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Vẽ lại bản xem trước theo nội dung đang sửa, chưa cần lưu; không ghi vào sổ in</source>
+        <translation>Redraw the preview from the text being edited, without saving; not recorded in the print log</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Về mặc định</source>
+        <translation>Restore defaults</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Để trống mọi ô: dùng chữ của tệp mẫu (bấm Lưu để áp dụng)</source>
+        <translation>Empty every field to use the template file’s text (click Save to apply)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hoàn tác</source>
+        <translation>Revert</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bỏ các sửa đổi chưa lưu</source>
+        <translation>Discard unsaved changes</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lưu</source>
+        <translation>Save</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lưu mẫu giấy tờ của chương trình (Ctrl+S)</source>
+        <translation>Save the programme’s document templates (Ctrl+S)</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Tỉnh/thành</source>
+        <translation>Province</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Dòng chi nhánh</source>
+        <translation>Branch line</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Địa danh ghi ngày tháng</source>
+        <translation>Place name in the date line</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Chi nhánh {province}</source>
+        <translation>Branch {province}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Địa danh {province}</source>
+        <translation>Place name {province}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Chưa có cửa hàng nào trên danh sách chăm sóc.</source>
+        <translation>No stores on the care list yet.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cửa hàng</source>
+        <translation>Store</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Địa chỉ</source>
+        <translation>Address</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Giờ mở cửa</source>
+        <translation>Opening hours</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Địa chỉ {store}</source>
+        <translation>Address {store}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>quận/huyện, tỉnh của khách hàng</source>
+        <translation>customer’s district, province</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Giờ mở cửa {store}</source>
+        <translation>Opening hours {store}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>giờ mở cửa chung</source>
+        <translation>default opening hours</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Chỉ xem: vai trò {role} không được thay đổi mẫu giấy tờ.</source>
+        <translation>View only: the {role} role cannot change the document templates.</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>{field}: dấu {{ và }} không thành cặp.</source>
+        <translation>{field}: the braces {{ and }} are not paired.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{field}: không có chỗ điền {{{name}}}; dùng {allowed}.</source>
+        <translation>{field}: there is no placeholder {{{name}}}; use {allowed}.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{field}: ô này không có chỗ điền {{{name}}}.</source>
+        <translation>{field}: this field has no placeholder {{{name}}}.</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Có sửa đổi chưa lưu.</source>
+        <translation>There are unsaved changes.</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Mẫu đã lưu không dùng được ({problem}); các ô để mặc định, bấm Lưu để ghi lại.</source>
+        <translation>The saved templates cannot be used ({problem}); the fields show the defaults, click Save to save again.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Đang dùng mẫu mặc định của tệp.</source>
+        <translation>Using the template file’s defaults.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chương trình có chữ riêng ở một số mục; ô trống dùng mẫu mặc định.</source>
+        <translation>The programme has its own text for some items; empty fields use the defaults.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Không đọc được mẫu giấy tờ.</source>
+        <translation>Could not read the document templates.</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Đã lưu mẫu giấy tờ: {n} mục dùng chữ riêng của chương trình.</source>
+        <translation>Document templates saved: {n} items use the programme’s own text.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Đã lưu mẫu giấy tờ: dùng toàn bộ mẫu mặc định của tệp.</source>
+        <translation>Document templates saved: all defaults from the template file.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mẫu giấy tờ không có gì thay đổi.</source>
+        <translation>No changes to the document templates.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Chưa lưu.</source>
+        <translation>Not saved.</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Bản xem trước theo nội dung đang sửa (chưa lưu); không ghi vào sổ in.</source>
+        <translation>Preview of the text being edited (not saved); not recorded in the print log.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bản xem trước theo mẫu đã lưu; không ghi vào sổ in.</source>
+        <translation>Preview of the saved templates; not recorded in the print log.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Không vẽ được bản xem trước.</source>
+        <translation>Could not draw the preview.</translation>
     </message>
 </context>
 <context>
@@ -1940,7 +2570,7 @@ Billing cycles: {cycles}</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../mbfcare/ui/main_window.py" line="+245"/>
+        <location filename="../../mbfcare/ui/main_window.py" line="+257"/>
         <source>Làm &amp;mới</source>
         <translation>&amp;Refresh</translation>
     </message>
@@ -1970,12 +2600,12 @@ Billing cycles: {cycles}</translation>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location line="-196"/>
+        <location line="-203"/>
         <source>Đang đọc dữ liệu…</source>
         <translation>Reading data…</translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+31"/>
         <source>▣  Tổng quan</source>
         <translation>▣  Overview</translation>
     </message>
@@ -1990,12 +2620,12 @@ Billing cycles: {cycles}</translation>
         <translation>☰  Care list</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>⚙  Cài đặt</source>
         <translation>⚙  Settings</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+50"/>
         <source>Chào mừng đến với MBF Care</source>
         <translation>Welcome to MBF Care</translation>
     </message>
@@ -2010,7 +2640,7 @@ Billing cycles: {cycles}</translation>
         <translation>No programme yet</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location line="+67"/>
         <source>Thuê bao đã lưu: {count}</source>
         <translation>Subscribers stored: {count}</translation>
     </message>
@@ -2050,7 +2680,7 @@ Billing cycles: {cycles}</translation>
         <translation>Batches (care month):</translation>
     </message>
     <message>
-        <location line="-315"/>
+        <location line="-322"/>
         <source>✦  Quầy trao quà</source>
         <translation>✦  Handover desk</translation>
     </message>
@@ -2060,7 +2690,17 @@ Billing cycles: {cycles}</translation>
         <translation>▤  Gift stock</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+0"/>
+        <source>✉  In ấn &amp; SMS</source>
+        <translation>✉  Printing &amp; SMS</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>▥  Báo cáo</source>
+        <translation>▥  Reports</translation>
+    </message>
+    <message>
+        <location line="+56"/>
         <source>Cơ sở dữ liệu chưa có chương trình chăm sóc khách hàng nào.
 Tạo chương trình theo văn bản CSKH 2017 của MobiFone KV5 (2 nhóm, 4 đợt) để bắt đầu, hoặc mở một cơ sở dữ liệu đã có.</source>
         <translation>The database has no customer care programme yet.
@@ -2188,7 +2828,7 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
     </message>
     <message>
         <location line="+79"/>
-        <location line="+27"/>
+        <location line="+30"/>
         <source>Đợt {number} ({month})</source>
         <translation>Batch {number} ({month})</translation>
     </message>
@@ -2260,7 +2900,17 @@ postgresql+psycopg://user:password@192.168.1.10/mbfcare</translation>
         <translation>Excel files (*.xlsx);;CSV files (*.csv)</translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+34"/>
+        <source>Đã tạo biên bản {file}; máy này chưa có máy in mặc định để in ngay.</source>
+        <translation>Receipt {file} created; this computer has no default printer to print it now.</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Đã in biên bản giao nhận quà.</source>
+        <translation>Gift handover receipt printed.</translation>
+    </message>
+    <message>
+        <location line="+40"/>
         <source>Đang xử lý…</source>
         <translation>Working…</translation>
     </message>
@@ -2280,12 +2930,12 @@ Database: {db}
 Data folder: {home}</translation>
     </message>
     <message>
-        <location line="-106"/>
+        <location line="-138"/>
         <source>Đã tạo chương trình số {id}.</source>
         <translation>Programme {id} created.</translation>
     </message>
     <message>
-        <location line="+105"/>
+        <location line="+137"/>
         <source>Giới thiệu MBF Care</source>
         <translation>About MBF Care</translation>
     </message>
@@ -2557,6 +3207,19 @@ Data folder: {home}</translation>
     </message>
 </context>
 <context>
+    <name>PrintPage</name>
+    <message>
+        <location filename="../../mbfcare/ui/print_page.py" line="+25"/>
+        <source>Giấy tờ</source>
+        <translation>Documents</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SMS</source>
+        <translation>SMS</translation>
+    </message>
+</context>
+<context>
     <name>ProfileFormDialog</name>
     <message>
         <location filename="../../mbfcare/ui/profile_form.py" line="-426"/>
@@ -2751,6 +3414,120 @@ Data folder: {home}</translation>
         <location line="+1"/>
         <source>Kết quả &apos;Khác&apos; cần ghi chú.</source>
         <translation>Result &apos;Other&apos; needs a note.</translation>
+    </message>
+</context>
+<context>
+    <name>RegionalPanel</name>
+    <message>
+        <location filename="../../mbfcare/ui/reports_page.py" line="+26"/>
+        <source>Xuất tệp gửi MBF KV5…</source>
+        <translation>Export file for MBF KV5…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Tệp Excel theo mẫu của MBF KV5: ChiTiet (mỗi KH một dòng, kết quả chăm sóc), TongHop, KhoQua, KhaoSat, ThongTin (quy định áp dụng, mã SHA-256 để KV5 phát hiện tệp bị sửa).</source>
+        <translation>Excel file in the MBF KV5 layout: ChiTiet (one row per customer, care results), TongHop, KhoQua, KhaoSat, ThongTin (rules applied, SHA-256 code so KV5 can detect edited files).</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Đã xuất {file}
+{rows}
+SHA-256 ChiTiet: {sha}</source>
+        <translation>Exported {file}
+{rows}
+SHA-256 ChiTiet: {sha}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Đã xuất tệp gửi MBF KV5.</source>
+        <translation>File for MBF KV5 exported.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Xuất tệp gửi MBF KV5</source>
+        <translation>Export file for MBF KV5</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tệp Excel (*.xlsx)</source>
+        <translation>Excel files (*.xlsx)</translation>
+    </message>
+</context>
+<context>
+    <name>ReportPanel</name>
+    <message>
+        <location line="-280"/>
+        <location line="+34"/>
+        <source>Cả chương trình</source>
+        <translation>Whole programme</translation>
+    </message>
+    <message>
+        <location line="-33"/>
+        <source>Xem (F5)</source>
+        <translation>View (F5)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lưu PDF…</source>
+        <translation>Save PDF…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lưu Excel…</source>
+        <translation>Save Excel…</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Đợt:</source>
+        <translation>Batch:</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Đợt {n}</source>
+        <translation>Batch {n}</translation>
+    </message>
+    <message>
+        <location line="+51"/>
+        <source>Tệp PDF (*.pdf)</source>
+        <translation>PDF files (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tệp Excel (*.xlsx)</source>
+        <translation>Excel files (*.xlsx)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lưu báo cáo</source>
+        <translation>Save report</translation>
+    </message>
+</context>
+<context>
+    <name>ReportsPage</name>
+    <message>
+        <location line="+207"/>
+        <source>Tiến độ chăm sóc</source>
+        <translation>Care progress</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Kết quả khảo sát</source>
+        <translation>Survey results</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Quyết toán quà (kho)</source>
+        <translation>Gift reconciliation (stock)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Xuất gửi KV5</source>
+        <translation>Export for KV5</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tổng hợp các tỉnh (KV5)</source>
+        <translation>Consolidate provinces (KV5)</translation>
     </message>
 </context>
 <context>
@@ -3190,6 +3967,152 @@ Data folder: {home}</translation>
         <location line="+17"/>
         <source>Đã lưu. Một số chữ đổi hẳn khi mở lại chương trình.</source>
         <translation>Saved. Some text changes fully only when the program is restarted.</translation>
+    </message>
+</context>
+<context>
+    <name>SmsPanel</name>
+    <message>
+        <location filename="../../mbfcare/ui/sms_panel.py" line="+135"/>
+        <source> ngày</source>
+        <translation> days</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Không dấu (rẻ hơn: mỗi tin 160 ký tự)</source>
+        <translation>Without diacritics (cheaper: 160 characters per SMS)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Lưu mẫu tin</source>
+        <translation>Save templates</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Về mẫu mặc định</source>
+        <translation>Restore default templates</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mẫu tin nhắn</source>
+        <translation>Message templates</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nhóm 1 – thông báo (MBF đến tặng):</source>
+        <translation>Group 1 – notice (MBF delivers the gift):</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nhóm 2 – mời đến cửa hàng nhận quà:</source>
+        <translation>Group 2 – invitation to collect the gift at the store:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hạn nhận quà ({han}) sau ngày lập danh sách:</source>
+        <translation>Collection deadline ({han}) after the list date:</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Xuất danh sách SMS…</source>
+        <translation>Export SMS list…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tệp CSV hoặc Excel cho tổng đài SMS: số 84…, nội dung</source>
+        <translation>CSV or Excel file for the SMS gateway: 84… number, message</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Đánh dấu đã gửi SMS</source>
+        <translation>Mark SMS as sent</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ghi bước 1 (gửi SMS) cho các KH trong danh sách</source>
+        <translation>Record step 1 (send SMS) for the customers in the list</translation>
+    </message>
+    <message>
+        <location line="+96"/>
+        <source>Ví dụ: {count}</source>
+        <translation>Example: {count}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Chỗ điền: </source>
+        <translation>Placeholders: </translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{messages} tin nhắn · {parts} tin SMS tính cước (không dấu: {plain}) · đã gửi: {sent} · từ chối nhận SMS: {opted} · không gửi: {skipped}</source>
+        <translation>{messages} messages · {parts} billable SMS (without diacritics: {plain}) · sent: {sent} · opted out of SMS: {opted} · not sent: {skipped}</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Đã lưu mẫu tin nhắn.</source>
+        <translation>Message templates saved.</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Xuất danh sách SMS</source>
+        <translation>Export SMS list</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tệp CSV (*.csv);;Tệp Excel (*.xlsx)</source>
+        <translation>CSV files (*.csv);;Excel files (*.xlsx)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Không còn KH nào chưa ghi gửi SMS trong đợt này.</source>
+        <translation>Every customer in this batch already has the SMS recorded as sent.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ghi đã gửi SMS hôm nay cho {n} KH của đợt {batch}?</source>
+        <translation>Record SMS as sent today for {n} customers of batch {batch}?</translation>
+    </message>
+</context>
+<context>
+    <name>SmsRowsModel</name>
+    <message>
+        <location line="-305"/>
+        <source>Số thuê bao</source>
+        <translation>Subscriber number</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Họ tên</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Loại tin</source>
+        <translation>Message type</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nội dung</source>
+        <translation>Message</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Số tin</source>
+        <translation>SMS count</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Đã gửi</source>
+        <translation>Sent</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thông báo (nhóm 1)</source>
+        <translation>Notice (group 1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mời nhận quà (nhóm 2)</source>
+        <translation>Invitation (group 2)</translation>
     </message>
 </context>
 <context>

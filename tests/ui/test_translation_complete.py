@@ -16,7 +16,8 @@ import pytest
 
 TS_FILE = Path(__file__).resolve().parents[2] / "resources" / "i18n" / "mbfcare_en.ts"
 
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}|%(?:\d+|n)")
+# `{name}` fields and `%1`/`%n` markers; `{{` and `}}` are literal braces, not fields.
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{[^{}]*\}|%(?:\d+|n)")
 
 
 def _messages() -> list[tuple[str, str, list[str], bool]]:
