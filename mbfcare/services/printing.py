@@ -12,6 +12,7 @@ Runs on a worker; no UI calls here.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import os
 import re
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mbfcare.domain.actors import Actor, PermissionProblem
 from mbfcare.domain.codes import check_code, entry_code, new_token
 from mbfcare.domain.collation import name_sort_key
-from mbfcare.domain.survey import SurveyDefinition
+from mbfcare.domain.survey import SurveyDefinition, load_survey, survey_from_dict
 from mbfcare.domain.values import format_number
 from mbfcare.domain.vntext import fold
 from mbfcare.errors import Cancelled, RuleError, StorageError, UsageError, ValidationError
@@ -40,9 +41,12 @@ from mbfcare.models import (
     PrintRun,
     ProfileCollection,
     Programme,
+    ProgrammeGroup,
     Subscriber,
+    SurveyForm,
 )
 from mbfcare.models.base import utcnow
+from mbfcare.reports.pdf import fonts
 from mbfcare.reports.pdf.data import (
     Customer,
     FormSettings,
@@ -58,7 +62,13 @@ from mbfcare.reports.pdf.data import (
 )
 from mbfcare.reports.pdf.forms import render_info_forms, render_surveys
 from mbfcare.reports.pdf.invitations import render_invitations
-from mbfcare.reports.pdf.layout import Rendered
+from mbfcare.reports.pdf.layout import (
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    Rendered,
+    draw_centred,
+    new_canvas,
+)
 from mbfcare.reports.pdf.receipts import render_receipts
 from mbfcare.reports.pdf.signature_list import render_signature_lists
 from mbfcare.services import audit
@@ -72,11 +82,13 @@ __all__ = [
     "DOCUMENT_KIND",
     "KINDS",
     "KIND_WORDS",
+    "PREVIEW_MARK",
     "FormSettingsDTO",
     "PrintResult",
     "PrintRunDTO",
     "current_codes",
     "form_settings",
+    "preview_document",
     "print_documents",
     "print_runs",
     "update_form_settings",
@@ -172,6 +184,19 @@ def _settings(programme: Programme) -> FormSettings:
         return load_form_settings(_overrides(programme))
     except FormSettingsProblem as exc:
         raise ValidationError(str(exc)) from exc
+
+
+def _check_target(kind: str, out: Path) -> Path:
+    """The output file of a print or preview of `kind`, checked (UsageError)."""
+    if kind not in KINDS:
+        raise UsageError(f"Không có loại giấy in '{kind}'; chọn: {', '.join(KINDS)}.")
+    out = Path(out)
+    if out.suffix.lower() != ".pdf":
+        raise UsageError(f"Tệp in '{out.name}' phải có đuôi .pdf.")
+    if not out.parent.is_dir():
+        raise UsageError(f"Thư mục '{out.parent}' không tồn tại: tạo thư mục hoặc chọn nơi "
+                         "khác.")
+    return out
 
 
 def _district_key(name: str | None) -> str:
@@ -552,14 +577,7 @@ def print_documents(factory: sessionmaker[Session], kind: str, out: Path, *,
         Cancelled: the user cancelled; nothing recorded, no file.
         StorageError: the file could not be written.
     """
-    if kind not in KINDS:
-        raise UsageError(f"Không có loại giấy in '{kind}'; chọn: {', '.join(KINDS)}.")
-    out = Path(out)
-    if out.suffix.lower() != ".pdf":
-        raise UsageError(f"Tệp in '{out.name}' phải có đuôi .pdf.")
-    if not out.parent.is_dir():
-        raise UsageError(f"Thư mục '{out.parent}' không tồn tại: tạo thư mục hoặc chọn nơi "
-                         "khác.")
+    out = _check_target(kind, out)
     if blank < 0 or (blank and kind not in _BLANK_KINDS):
         raise UsageError("Chỉ phiếu khảo sát và phiếu thu thập thông tin mới in được phiếu "
                          "trống.")
@@ -619,3 +637,197 @@ def print_documents(factory: sessionmaker[Session], kind: str, out: Path, *,
     logger.info("print %s of programme %d: %d documents, %d pages", kind, pid,
                 result.documents, result.pages)
     return result
+
+
+# --------------------------------------------------------------------------- preview
+
+#: The words stamped across every page of a preview.
+PREVIEW_MARK = "BẢN XEM TRƯỚC"
+# The preview's QR names programme 0 and entry 0 with a token outside the token alphabet
+# (it has a U) and check digits 00: the desk refuses it, however it is scanned or typed.
+_PREVIEW_TOKEN = "XEMTRU"
+_PREVIEW_LETTER = {"receipts": "R", "signature-list": "L", "surveys": "S", "info-forms": "F",
+                   "invitations": "I"}
+_SAMPLE_NAME = "Nguyễn Văn An"
+_SAMPLE_MSISDN = "0912345678"
+_SAMPLE_ADDRESS = "Số 12 đường Trần Phú"
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """What a preview shows of the programme, read once (plain values)."""
+
+    title: str
+    province: str
+    batch: int
+    care_month: str
+    gifts: Mapping[int, _Gift]
+    groups: tuple[tuple[int, str, int], ...]  # (number, delivery, gift type), in order
+    store: str
+    settings: FormSettings
+    definition: SurveyDefinition | None
+
+
+def _read_sample(session: Session, kind: str, programme_id: int | None,
+                 overrides: Mapping[str, Any] | None, batch: int,
+                 province: str | None) -> _Sample:
+    pid = resolve_programme_id(session, programme_id)
+    programme = session.get(Programme, pid)
+    assert programme is not None
+    if overrides is None:
+        settings = _settings(programme)
+    else:
+        try:
+            settings = load_form_settings(overrides)
+        except FormSettingsProblem as exc:
+            raise ValidationError(str(exc)) from exc
+    place = province or programme.province or (programme.provinces[0]
+                                                if programme.provinces else "")
+    row = session.scalar(select(Batch).where(Batch.programme_id == pid, Batch.number == batch)) \
+        or session.scalar(select(Batch).where(Batch.programme_id == pid)
+                          .order_by(Batch.number).limit(1))
+    number, care_month = ((row.number, f"{row.care_month:02d}/{row.care_year}") if row
+                          else (batch, f"…/{programme.year}"))
+    groups = tuple((g.number, g.delivery, g.gift_type_number) for g in session.scalars(
+        select(ProgrammeGroup).where(ProgrammeGroup.programme_id == pid)
+        .order_by(ProgrammeGroup.number)))
+    # A store whose wording the user may be editing, else one on the lists, else made up.
+    store = next(iter(settings.stores), "") or session.scalar(
+        select(CareCase.store).where(CareCase.programme_id == pid, CareCase.store.is_not(None),
+                                     CareCase.store != "").limit(1)) or \
+        f"Cửa hàng MobiFone {place}".strip()
+    definition = None
+    if kind == "surveys":
+        # Read only: the form is made from the default on first real use, not by a preview.
+        stored = session.scalar(select(SurveyForm.definition).where(
+            SurveyForm.programme_id == pid))
+        definition = survey_from_dict(stored) if stored else load_survey()
+    return _Sample(programme.name, place, number, care_month, _gifts(session, pid), groups,
+                   store, settings, definition)
+
+
+def _preview_mark() -> bytes:
+    """One A4 page holding only the preview's marks: the words across the page, and a line
+    at the top saying that nothing of it counts."""
+    buffer = io.BytesIO()
+    canvas = new_canvas(buffer, title=PREVIEW_MARK)
+    canvas.saveState()
+    canvas.setFillColorRGB(0.70, 0.10, 0.10, alpha=0.22)
+    canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+    canvas.rotate(55)  # about the diagonal of A4
+    draw_centred(canvas, 0, -26, PREVIEW_MARK, font=fonts.SERIF_BOLD, size=84)
+    canvas.restoreState()
+    canvas.setFillColorRGB(0.70, 0.10, 0.10)
+    draw_centred(canvas, PAGE_WIDTH / 2, PAGE_HEIGHT - 28,
+                 f"{PREVIEW_MARK} – dữ liệu mẫu, không có giá trị, không ghi vào sổ in",
+                 font=fonts.SERIF_BOLD_ITALIC, size=10)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _stamped(pdf: bytes) -> tuple[bytes, int]:
+    """`pdf` with the preview's marks laid over every page; and its page count."""
+    # Laid over the finished file, so the documents are drawn by the very code that prints
+    # them (a signature list is laid out by platypus: its pages cannot be drawn on as made).
+    from pypdf import PdfReader, PdfWriter
+
+    mark = PdfReader(io.BytesIO(_preview_mark())).pages[0]
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    for page in writer.pages:
+        page.merge_page(mark, over=True)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), len(writer.pages)
+
+
+def _group(sample: _Sample, delivery: str | None) -> tuple[int | None, str | None, _Gift]:
+    """The first group that delivers so (any group when none does), and its gift."""
+    chosen = next((g for g in sample.groups if g[1] == delivery),
+                  sample.groups[0] if sample.groups else None)
+    if chosen is None:
+        return None, delivery, _Gift("", ())
+    number, how, gift = chosen
+    return number, how, sample.gifts.get(gift, _Gift("", ()))
+
+
+def preview_document(factory: sessionmaker[Session], kind: str, out: Path, *,
+                     programme_id: int | None = None,
+                     overrides: Mapping[str, Any] | None = None, batch: int = 1,
+                     province: str | None = None) -> int:
+    """Draw one sample document of `kind` with the programme's wording, into `out` (.pdf).
+
+    The sample is made up (customer Nguyễn Văn An, 0912 345 678) but shows the programme's
+    name, gifts and batch; its QR holds a code the desk refuses (`MBFC-R-0-0-XEMTRU-00`) and
+    every page carries "BẢN XEM TRƯỚC" across it. Nothing is recorded: no print run, no
+    printed copy, no token; the survey form is read, never made. Runs on a worker; no UI
+    calls here.
+
+    Args:
+        overrides: the wording to show in place of the saved overrides (the editor's unsaved
+            state, the shape `update_form_settings` takes; laid over the file's defaults);
+            None: the saved ones.
+        batch: the batch whose number and care month the sample shows (the programme's
+            first batch when it has no such batch).
+        province: the sample customer's province, which picks the branch line and the place
+            (default: the programme's province, else the first of its area).
+
+    Returns:
+        The pages written.
+
+    Raises:
+        UsageError: unknown kind, `out` not a .pdf or its folder missing.
+        NotFoundError: no such programme.
+        ValidationError: the overrides (or the saved ones) do not fit the template.
+        StorageError: the file could not be written.
+    """
+    out = _check_target(kind, out)
+    with UnitOfWork(factory) as uow:
+        sample = _read_sample(uow.session, kind, programme_id, overrides, batch, province)
+    settings = sample.settings
+    letter = _PREVIEW_LETTER[kind]
+    printed = Printed(0, f"MBFC-{letter}-0-0-{_PREVIEW_TOKEN}-00", f"0-{_PREVIEW_TOKEN}")
+    store = sample.store
+    customer = Customer(name=_SAMPLE_NAME, msisdn=_SAMPLE_MSISDN, address=_SAMPLE_ADDRESS,
+                        id_number="", birth_date=None, province=sample.province, district="",
+                        store=store)
+    today = local_today()
+    buffer = io.BytesIO()
+    if kind == "receipts":
+        group, delivery, gift = _group(sample, None)
+        render_receipts([ReceiptData(printed, customer, sample.title, sample.batch,
+                                     sample.care_month, group, delivery, gift.name,
+                                     gift.items)], buffer, settings=settings)
+    elif kind == "signature-list":
+        group, delivery, gift = _group(sample, "store")
+        entry = _Entry(0, customer, sample.batch, sample.care_month, group, delivery, None, ())
+        item = gift.items[0] if len(gift.items) == 1 else ""
+        line = ListLine(customer.name, customer.msisdn, customer.address,
+                        f"{gift.name} – {item}" if item else gift.name, None)
+        render_signature_lists([SignatureSection(
+            0, sample.title, sample.batch, sample.care_month, sample.province,
+            _place_words(entry), delivery, (line,), today)], buffer, settings=settings)
+    elif kind == "surveys":
+        assert sample.definition is not None
+        render_surveys([SurveyData(printed, customer, sample.title, sample.batch,
+                                   sample.province)], buffer, definition=sample.definition,
+                       settings=settings)
+    elif kind == "info-forms":
+        missing = profile_missing(Subscriber(profile_standardised=False, id_number=None,
+                                             birth_date=None, address=customer.address))
+        render_info_forms([InfoFormData(printed, customer, missing, sample.title,
+                                        sample.batch, sample.province)], buffer,
+                          settings=settings)
+    else:
+        _group_number, _delivery, gift = _group(sample, "store")
+        render_invitations([InvitationData(
+            printed, customer, sample.title, sample.batch, gift.name, gift.items,
+            settings.store(store, "", sample.province), today)], buffer, settings=settings)
+    data, pages = _stamped(buffer.getvalue())
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise StorageError(f"Không ghi được tệp xem trước '{out}' ({exc.strerror or exc}).") \
+            from exc
+    logger.info("preview %s of programme %s: %d pages", kind, programme_id, pages)
+    return pages

@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
         self.stock_page = StockPage(self._factory, self._runner, self.actor, self)
         self.print_page = PrintPage(self._factory, self._runner, self.actor, self)
         self.reports_page = ReportsPage(self._factory, self._runner, self.actor, self)
-        self.settings_page = SettingsWidget(self._factory, self._runner, self)
+        self.settings_page = SettingsWidget(self._factory, self._runner, self, actor=self.actor)
         self._pages: dict[str, QWidget] = {
             "dashboard": self.overview, "import": self.import_page,
             "care_list": self.care_list, "desk": self.desk, "stock": self.stock_page,

@@ -68,6 +68,8 @@ class ReportPanel(QWidget):
         self.view.setDocument(self.document)
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        # Fit-to-width with a scroll bar that comes and goes can re-layout for ever.
+        self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Đợt:"), self))
         row.addWidget(self.batch_combo)

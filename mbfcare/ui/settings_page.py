@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.programme_spec import (
     BatchSpec,
     GiftItemSpec,
@@ -55,6 +56,7 @@ from mbfcare.services import programmes
 from mbfcare.services.programmes import ChangeDTO, FrozenListsError, ProgrammeUpdate
 from mbfcare.settings import load_settings, save_settings
 from mbfcare.ui import messages
+from mbfcare.ui.form_settings_editor import FormSettingsEditor
 from mbfcare.ui.i18n import install_translators
 from mbfcare.ui.tasks import TaskProgress, TaskRunner
 
@@ -147,7 +149,8 @@ class _BatchRow:
 
 
 class SettingsWidget(QWidget):
-    """The settings page: tab "Chương trình" (rules, batches, gifts, area, history), "Ngôn ngữ".
+    """The settings page: tab "Chương trình" (rules, batches, gifts, area, history), "Mẫu giấy
+    tờ" (the printed documents' wording, `FormSettingsEditor`), "Ngôn ngữ".
 
     Signals:
         programme_loaded(int): the programme's rules were read and shown.
@@ -167,11 +170,15 @@ class SettingsWidget(QWidget):
         parent: QWidget | None = None,
         *,
         user: str | None = None,
+        actor: Actor | None = None,
     ) -> None:
         super().__init__(parent)
         self._factory = factory
         self._runner = runner
-        self._user = user if user is not None else _login_name()
+        # Until sign-in (issue 8): the PC's account, with the administrator's role.
+        self._actor = actor if actor is not None else Actor(
+            user if user is not None else _login_name())
+        self._user = user if user is not None else self._actor.name
         self._programme_id: int | None = None
         self._batch: int | None = None
         self._loaded: _Loaded | None = None
@@ -183,6 +190,8 @@ class SettingsWidget(QWidget):
 
         self._tabs = QTabWidget(self)
         self._tabs.addTab(self._build_programme_tab(), self.tr("Chương trình"))
+        self.forms_editor = FormSettingsEditor(factory, runner, self._actor)
+        self._tabs.addTab(self.forms_editor, self.tr("Mẫu giấy tờ"))
         self._tabs.addTab(self._build_language_tab(), self.tr("Ngôn ngữ"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -190,14 +199,16 @@ class SettingsWidget(QWidget):
 
         shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self._on_save_button_clicked)
+        shortcut.activated.connect(self._on_save_shortcut_activated)
         self.set_programme(None, None)
 
     # --- public API -------------------------------------------------------------------------
 
     def set_programme(self, programme_id: int | None, batch: int | None) -> None:
-        """Show a programme's rules (read off the GUI thread); None shows that none exists."""
+        """Show a programme's rules and document wording (read off the GUI thread); None
+        shows that none exists."""
         self._programme_id, self._batch = programme_id, batch
+        self.forms_editor.set_programme(programme_id, batch)
         if programme_id is None:
             self._loaded = None
             self._editor.setEnabled(False)
@@ -209,6 +220,13 @@ class SettingsWidget(QWidget):
         self._runner.start(partial(_load, self._factory, programme_id),
                            on_done=self._on_programme_read,
                            on_error=self._on_task_failed)
+
+    def set_actor(self, actor: Actor) -> None:
+        """Who changes the settings (recorded with the changes; the role decides whether the
+        document wording can be changed)."""
+        self._actor = actor
+        self._user = actor.name
+        self.forms_editor.set_actor(actor)
 
     def programme_id(self) -> int | None:
         """The programme shown."""
@@ -924,6 +942,14 @@ class SettingsWidget(QWidget):
     def _on_revert_button_clicked(self) -> None:
         if self._loaded is not None:
             self._fill(self._loaded)
+
+    @Slot()
+    def _on_save_shortcut_activated(self) -> None:
+        # One Ctrl+S for the page: it saves the tab in front.
+        if self._tabs.currentWidget() is self.forms_editor:
+            self.forms_editor.save()
+        else:
+            self._on_save_button_clicked()
 
     @Slot()
     def _on_save_button_clicked(self) -> None:

@@ -869,7 +869,7 @@
 <context>
     <name>ConsolidationPanel</name>
     <message>
-        <location filename="../../mbfcare/ui/reports_page.py" line="+170"/>
+        <location filename="../../mbfcare/ui/reports_page.py" line="+172"/>
         <source>Thêm tệp… (Ctrl+O)</source>
         <translation>Add files… (Ctrl+O)</translation>
     </message>
@@ -1468,12 +1468,12 @@
     <message>
         <location line="+3"/>
         <location line="+6"/>
-        <location line="+159"/>
+        <location line="+161"/>
         <source>Tất cả</source>
         <translation>All</translation>
     </message>
     <message>
-        <location line="-164"/>
+        <location line="-166"/>
         <source>Nhóm 1</source>
         <translation>Group 1</translation>
     </message>
@@ -1513,7 +1513,7 @@
         <translation>Save PDF…</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+16"/>
         <source>Giấy tờ:</source>
         <translation>Document:</translation>
     </message>
@@ -1579,7 +1579,7 @@
 <context>
     <name>FormSettingsEditor</name>
     <message>
-        <location filename="../../mbfcare/ui/form_settings_editor.py" line="+235"/>
+        <location filename="../../mbfcare/ui/form_settings_editor.py" line="+237"/>
         <source>Chưa có chương trình để sửa mẫu giấy tờ.</source>
         <extracomment>The placeholders the invitation&apos;s texts may use (see forms.toml, [invitation]).</extracomment>
         <translation>No programme whose document templates can be edited yet.</translation>
@@ -1590,7 +1590,7 @@
         <translation>Reading the document templates…</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+62"/>
         <source>Đang vẽ bản xem trước…</source>
         <translation>Drawing the preview…</translation>
     </message>
@@ -1607,12 +1607,12 @@
     <message>
         <location line="+19"/>
         <location line="+10"/>
-        <location line="+301"/>
+        <location line="+311"/>
         <source>Để trống: dùng chữ mặc định (chữ mờ trong ô).</source>
         <translation>Leave empty to use the default text (greyed out in the field).</translation>
     </message>
     <message>
-        <location line="-291"/>
+        <location line="-301"/>
         <source>Ô để trống in chữ mặc định của tệp mẫu (chữ mờ trong ô); gõ vào ô để chương trình dùng chữ riêng.</source>
         <translation>Empty fields print the template file’s default text (greyed out in the field); type in a field to give the programme its own text.</translation>
     </message>
@@ -1837,7 +1837,7 @@
         <translation>Document to preview</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+8"/>
         <source>Tỉnh/thành của khách hàng mẫu (chi nhánh, địa danh)</source>
         <translation>Province of the sample customer (branch, place name)</translation>
     </message>
@@ -1852,7 +1852,7 @@
         <translation>Redraw the preview from the text being edited, without saving; not recorded in the print log</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+46"/>
         <source>Về mặc định</source>
         <translation>Restore defaults</translation>
     </message>
@@ -1952,7 +1952,7 @@
         <translation>View only: the {role} role cannot change the document templates.</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>{field}: dấu {{ và }} không thành cặp.</source>
         <translation>{field}: the braces {{ and }} are not paired.</translation>
     </message>
@@ -1992,7 +1992,7 @@
         <translation>Could not read the document templates.</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+15"/>
         <source>Đã lưu mẫu giấy tờ: {n} mục dùng chữ riêng của chương trình.</source>
         <translation>Document templates saved: {n} items use the programme’s own text.</translation>
     </message>
@@ -2012,7 +2012,7 @@
         <translation>Not saved.</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+30"/>
         <source>Bản xem trước theo nội dung đang sửa (chưa lưu); không ghi vào sổ in.</source>
         <translation>Preview of the text being edited (not saved); not recorded in the print log.</translation>
     </message>
@@ -3456,13 +3456,13 @@ SHA-256 ChiTiet: {sha}</translation>
 <context>
     <name>ReportPanel</name>
     <message>
-        <location line="-280"/>
-        <location line="+34"/>
+        <location line="-282"/>
+        <location line="+36"/>
         <source>Cả chương trình</source>
         <translation>Whole programme</translation>
     </message>
     <message>
-        <location line="-33"/>
+        <location line="-35"/>
         <source>Xem (F5)</source>
         <translation>View (F5)</translation>
     </message>
@@ -3477,7 +3477,7 @@ SHA-256 ChiTiet: {sha}</translation>
         <translation>Save Excel…</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>Đợt:</source>
         <translation>Batch:</translation>
     </message>
@@ -3533,9 +3533,14 @@ SHA-256 ChiTiet: {sha}</translation>
 <context>
     <name>SettingsWidget</name>
     <message>
-        <location filename="../../mbfcare/ui/settings_page.py" line="+185"/>
+        <location filename="../../mbfcare/ui/settings_page.py" line="+192"/>
         <source>Chương trình</source>
         <translation>Programme</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mẫu giấy tờ</source>
+        <translation>Document templates</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -3543,7 +3548,7 @@ SHA-256 ChiTiet: {sha}</translation>
         <translation>Language</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+20"/>
         <source>Chưa có chương trình để cài đặt.</source>
         <translation>No programme to configure yet.</translation>
     </message>
@@ -3553,7 +3558,7 @@ SHA-256 ChiTiet: {sha}</translation>
         <translation>Reading the programme…</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+66"/>
         <source>Hoàn tác</source>
         <translation>Revert</translation>
     </message>
@@ -3944,7 +3949,7 @@ SHA-256 ChiTiet: {sha}</translation>
         <translation>Group {n}</translation>
     </message>
     <message>
-        <location line="+126"/>
+        <location line="+134"/>
         <source>Đang lưu…</source>
         <translation>Saving…</translation>
     </message>
