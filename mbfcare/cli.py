@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mbfcare import __version__
-from mbfcare.errors import MbfCareError, UsageError
+from mbfcare.errors import MbfCareError, RuleError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -336,6 +336,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="chỉ các hồ sơ chưa xuất (hoặc đã sửa sau lần xuất trước)")
     _print_parser(sub, common)
     _report_parser(sub, common)
+    backup = sub.add_parser("backup", parents=[common],
+                            help="sao lưu cơ sở dữ liệu (được cả khi đang có người dùng)")
+    backup.add_argument("--out", type=Path,
+                        help="tệp sao lưu (mặc định: thư mục backups trong thư mục dữ liệu)")
+    sub.add_parser("check", parents=[common],
+                   help="kiểm tra cơ sở dữ liệu: tệp, nhật ký, kho quà, các bước (lỗi: mã 4)")
     return parser
 
 
@@ -825,6 +831,28 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     return {**result.to_json(), "_text": result.text}
 
 
+def _cmd_backup(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import maintenance
+
+    result = maintenance.backup_database(args.db, args.out)
+    return {**result.to_json(), "_text": result.text}
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import maintenance
+
+    result = maintenance.check_database(_open(args))
+    if result.ok:
+        return {**result.to_json(), "_text": result.text}
+    # Problems found: the list is the report (standard output) and the exit status is 4.
+    if args.json:
+        json.dump(result.to_json(), out, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(result.text + "\n")
+    return {"_exit": RuleError.exit_code}
+
+
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.ui.app import run_gui
 
@@ -849,6 +877,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "print": _cmd_print,
     "report": _cmd_report,
     "sms": _cmd_sms,
+    "backup": _cmd_backup,
+    "check": _cmd_check,
 }
 
 

@@ -113,18 +113,57 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
-def backup_sqlite(source: Path, target: Path) -> Path:
-    """A consistent copy of a live SQLite file (the online backup API, WAL included)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(str(source))
+def verify_sqlite_copy(path: Path) -> str | None:
+    """None when the SQLite file opens and `PRAGMA integrity_check` says ok, else what is wrong."""
     try:
-        dst = sqlite3.connect(str(target))
+        conn = sqlite3.connect(str(path))
         try:
-            src.backup(dst)
+            rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(20)")]
         finally:
-            dst.close()
-    finally:
-        src.close()
+            conn.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None if rows == ["ok"] else "; ".join(rows)
+
+
+def backup_sqlite(source: Path, target: Path) -> Path:
+    """A consistent, verified copy of a live SQLite file (the online backup API, WAL included).
+
+    The copy is written beside `target` under a temporary name, checked with
+    `verify_sqlite_copy` and only then moved to `target`, so a failed backup leaves nothing
+    behind and never half-overwrites an older backup.
+
+    Raises:
+        StorageError: the source cannot be read, or the copy is not sound.
+    """
+    if not source.is_file():
+        raise StorageError(f"Không có tệp cơ sở dữ liệu '{source}' để sao lưu.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        # mode=rw: never create an empty database where the source was expected.
+        src = sqlite3.connect(source.resolve().as_uri() + "?mode=rw", uri=True, timeout=30)
+        try:
+            dst = sqlite3.connect(str(partial))
+            try:
+                src.backup(dst)
+                # One self-contained file: no -wal/-shm beside the backup.
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"Không sao lưu được '{source}' ({exc}). Kiểm tra chỗ trống trên "
+                           f"đĩa và quyền ghi vào '{target.parent}'.") from exc
+    problem = verify_sqlite_copy(partial)
+    if problem is not None:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"Bản sao lưu của '{source}' không toàn vẹn ({problem}) nên đã bị "
+                           "xóa; chạy 'mbfcare check' để kiểm tra cơ sở dữ liệu gốc.")
+    partial.replace(target)
     return target
 
 
