@@ -347,7 +347,11 @@ class MainWindow(QMainWindow):
         self._programme_status = QLabel(self)
         self._db_status = QLabel(self._db_description, self)
         self._db_status.setToolTip(self._db_description)
-        self._user_status = QLabel(f"{self._user} ({ROLES[self.actor.role]})", self)
+        role_words = {"admin": self.tr("Quản trị"), "head": self.tr("Trưởng MF Quận/Huyện"),
+                      "care": self.tr("Phòng CSKH"), "clerk": self.tr("Giao dịch viên"),
+                      "viewer": self.tr("Chỉ xem")}
+        role = role_words.get(self.actor.role, ROLES.get(self.actor.role, self.actor.role))
+        self._user_status = QLabel(f"{self._user} ({role})", self)
         for label in (self._programme_status, self._db_status, self._user_status):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)

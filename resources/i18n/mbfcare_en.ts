@@ -2635,7 +2635,7 @@ Billing cycles: {cycles}</translation>
         <translation>Create the programme from the document (CSKH 2017 – Region 5)</translation>
     </message>
     <message>
-        <location line="+154"/>
+        <location line="+158"/>
         <source>Chưa có chương trình</source>
         <translation>No programme yet</translation>
     </message>
@@ -2680,7 +2680,7 @@ Billing cycles: {cycles}</translation>
         <translation>Batches (care month):</translation>
     </message>
     <message>
-        <location line="-322"/>
+        <location line="-326"/>
         <source>✦  Quầy trao quà</source>
         <translation>✦  Handover desk</translation>
     </message>
@@ -2827,7 +2827,32 @@ Create the programme from MobiFone Region 5&apos;s CSKH 2017 document (2 groups,
         <translation>  Batch: </translation>
     </message>
     <message>
-        <location line="+79"/>
+        <location line="+15"/>
+        <source>Quản trị</source>
+        <translation>Administrator</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Trưởng MF Quận/Huyện</source>
+        <translation>District head</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phòng CSKH</source>
+        <translation>Customer-care department</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Giao dịch viên</source>
+        <translation>Clerk</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chỉ xem</source>
+        <translation>View only</translation>
+    </message>
+    <message>
+        <location line="+66"/>
         <location line="+30"/>
         <source>Đợt {number} ({month})</source>
         <translation>Batch {number} ({month})</translation>
