@@ -47,7 +47,7 @@ from mbfcare.services import care_work, stock
 
 # The import's own data-row filter (title, header, column-number, totals, signature rows),
 # so a returned list is cut exactly as an extract is.
-from mbfcare.services.importing import _data_row_indexes, _Located
+from mbfcare.services.importing import Located, data_row_indexes
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.uow import UnitOfWork
@@ -255,7 +255,7 @@ def _column_map(number: int, cells: Sequence[Any], found: dict[str, int]) -> Col
     return ColumnMap(number, headers, dict(found), {}, ignored)
 
 
-def _locate(table: TableFile, sheet: str | None, header_row: int | None) -> _Located:
+def _locate(table: TableFile, sheet: str | None, header_row: int | None) -> Located:
     """The sheet and header of the returned list (the named ones, else the best found).
 
     Raises:
@@ -263,7 +263,7 @@ def _locate(table: TableFile, sheet: str | None, header_row: int | None) -> _Loc
     """
     names: list[str | None] = [sheet] if sheet is not None else \
         list(table.sheet_names) if table.kind != "csv" else [None]
-    best: tuple[int, _Located] | None = None
+    best: tuple[int, Located] | None = None
     numbers_in: str | None = None  # a sheet with a number column but nothing recorded
     for name in names:
         frame, hidden, legacy = table.frame(name)
@@ -284,7 +284,7 @@ def _locate(table: TableFile, sheet: str | None, header_row: int | None) -> _Loc
                     numbers_in = _where(table, name)
                 continue
             if best is None or len(found) > best[0]:
-                best = (len(found), _Located(name, frame, _column_map(number, cells, found),
+                best = (len(found), Located(name, frame, _column_map(number, cells, found),
                                              hidden, legacy))
     if best is not None:
         return best[1]
@@ -692,7 +692,7 @@ def record_from_file(
                 columns={names.get(k, k): columns.headers[c]
                          for k, c in sorted(columns.fields.items(), key=lambda kv: kv[1])},
                 ignored_columns=list(columns.ignored))
-            indexes = _data_row_indexes(located).to_list()
+            indexes = data_row_indexes(located).to_list()
             frame = located.frame
             rows: list[_Row] = []
             rejected: list[RejectedRow] = []

@@ -23,23 +23,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from xlsxwriter.exceptions import FileCreateError
 
 from mbfcare import __version__
 from mbfcare.domain.collation import vietnamese_sort_key
 from mbfcare.domain.programme_spec import DELIVERY_WORDS, GroupRule
 from mbfcare.domain.rules import below_all, group_of
 from mbfcare.domain.values import format_money, format_number
-from mbfcare.errors import Cancelled, ImportFileError, StorageError, UsageError
+from mbfcare.errors import Cancelled, ImportFileError, UsageError
 from mbfcare.io.tabular import TableFile, open_table
 from mbfcare.reports.consolidated import (
     CONSOLIDATED_CHITIET_HEADERS,
@@ -68,6 +64,7 @@ from mbfcare.reports.regional import (
     cell_text,
     chitiet_digest,
 )
+from mbfcare.services.exporting import atomic_output
 from mbfcare.services.progress import NullProgress, Progress
 
 logger = logging.getLogger(__name__)
@@ -818,21 +815,6 @@ def _check_out(out: Path, paths: Sequence[Path]) -> None:
                              "khác cho tệp kết quả.")
 
 
-@contextmanager
-def _atomic(out: Path) -> Iterator[Path]:
-    """A temporary file beside `out` that replaces it only when writing succeeded."""
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.xlsx")
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    except (OSError, FileCreateError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise StorageError(f"Không ghi được tệp '{out}' ({reason}). Kiểm tra tệp có đang mở "
-                           "trong Excel không và thư mục có cho ghi không, rồi thử lại.") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _merged_rows(source: _Source, progress: Progress) -> Iterator[list[Any]]:
     """The second pass: the rows of a used file that are kept, as read back."""
     table = _open(source.path)
@@ -964,7 +946,8 @@ def consolidate(
         refused=tuple((Path(r.file).name, r.reason) for r in refused),
         duplicates=len(duplicates), consolidated_at=consolidated_at, version=__version__,
         user=user)
-    with _atomic(out) as tmp, ConsolidatedWriter(tmp, programme, province_line(lines)) as writer:
+    with atomic_output(out, ".xlsx") as tmp, \
+            ConsolidatedWriter(tmp, programme, province_line(lines)) as writer:
         for step, source in enumerate(order, start=len(paths)):
             if progress.cancelled():
                 raise Cancelled("Đã hủy tổng hợp; không có tệp nào được ghi.")

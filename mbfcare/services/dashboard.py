@@ -62,7 +62,7 @@ class Counts:
         return self.listed + self.waiting + self.awaiting_group
 
 
-def _metrics() -> dict[str, ColumnElement[Any]]:
+def metric_sums() -> dict[str, ColumnElement[Any]]:
     c = CareCase
     return {
         "listed": func.sum(case((c.state == "listed", 1), else_=0)),
@@ -229,7 +229,7 @@ def dashboard(
         if batch is not None and batch_id is None:
             raise NotFoundError(f"Chương trình {pid} không có đợt {batch}.")
 
-        metrics = _metrics()
+        metrics = metric_sums()
         columns = [expr.label(name) for name, expr in metrics.items()]
         if set(metrics) != set(COUNT_FIELDS) or set(METRIC_FILTERS) != set(COUNT_FIELDS):
             raise AssertionError("every count needs a SQL sum and a care-list filter")

@@ -281,7 +281,7 @@ def _survey_rows(session: Session, programme_id: int) -> tuple[SurveyRow, ...]:
 # --------------------------------------------------------------------------- writing files
 
 
-def _check_out(out: Path, suffixes: Sequence[str]) -> str:
+def check_output(out: Path, suffixes: Sequence[str]) -> str:
     """The output's suffix, checked before any work is done."""
     suffix = out.suffix.lower()
     if suffix not in suffixes:
@@ -292,7 +292,7 @@ def _check_out(out: Path, suffixes: Sequence[str]) -> str:
 
 
 @contextmanager
-def _atomic(out: Path, suffix: str) -> Iterator[Path]:
+def atomic_output(out: Path, suffix: str) -> Iterator[Path]:
     """A temporary file beside `out` that replaces it only when writing succeeded."""
     # A plain name (not mkstemp, whose 0600 mode the export would keep) in the same folder,
     # so that os.replace is atomic.
@@ -340,7 +340,7 @@ def export_regional(
         StorageError: the file could not be written.
     """
     out = Path(out)
-    _check_out(out, (".xlsx",))
+    check_output(out, (".xlsx",))
     with UnitOfWork(factory) as uow:
         pid = resolve_programme_id(uow.session, programme_id)
         programme = uow.session.get(Programme, pid)
@@ -351,7 +351,7 @@ def export_regional(
                                    survey=_survey_rows(uow.session, pid))
         rows = _care_rows(uow.session, pid, programme.provinces, REGIONAL_STATES)
     exported_at = dt.datetime.now().replace(microsecond=0)
-    with _atomic(out, ".xlsx") as tmp:
+    with atomic_output(out, ".xlsx") as tmp:
         written = write_regional(tmp, info, rows, exported_at=exported_at, version=__version__,
                                  exported_by=user)
     logger.info("regional export of programme %d: %d rows, %s", pid, written.rows["ChiTiet"],
@@ -436,7 +436,7 @@ def export_care_list(
         StorageError: the file could not be written.
     """
     out = Path(out)
-    suffix = _check_out(out, tuple(_LIST_WRITERS))
+    suffix = check_output(out, tuple(_LIST_WRITERS))
     write = _LIST_WRITERS[suffix]
     with UnitOfWork(factory) as uow:
         pid = resolve_programme_id(uow.session, programme_id)
@@ -456,7 +456,7 @@ def export_care_list(
         rows = [r for r in rows if fold(r.store) == wanted_store]
     rows.sort(key=lambda r: (r.batch, r.group if r.group is not None else 99,
                              name_sort_key(r.name), r.msisdn))
-    with _atomic(out, suffix) as tmp:
+    with atomic_output(out, suffix) as tmp:
         write(tmp, rows)
     filters = {k: v for k, v in (("batch", batch), ("group", group), ("district", district),
                                  ("store", store)) if v is not None}
@@ -493,9 +493,9 @@ def export_ids(
     """
     progress = progress or NullProgress()
     out = Path(out)
-    _check_out(out, (".xlsx",))
+    check_output(out, (".xlsx",))
     written = 0
-    with _atomic(out, ".xlsx") as tmp:
+    with atomic_output(out, ".xlsx") as tmp:
         book = xlsxwriter.Workbook(str(tmp), {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
             "strings_to_numbers": False,

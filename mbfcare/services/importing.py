@@ -544,7 +544,7 @@ def _resolve_cycles(columns: ColumnMap, care: tuple[int, int] | None, table: Tab
 
 
 @dataclass
-class _Located:
+class Located:
     sheet: str | None
     frame: SheetFrame
     columns: ColumnMap
@@ -554,7 +554,7 @@ class _Located:
 
 
 def _locate(table: TableFile, sheet_name: str | None, *, header_row: int | None = None,
-            mapping: Mapping[str, int] | None = None) -> _Located:
+            mapping: Mapping[str, int] | None = None) -> Located:
     """The sheet holding the list (the named one, else the best header) and its header.
 
     `header_row` and `mapping` are the user's choices (the import wizard); they replace what
@@ -566,11 +566,11 @@ def _locate(table: TableFile, sheet_name: str | None, *, header_row: int | None 
     """
     names: list[str | None] = [sheet_name] if sheet_name is not None else \
         list(table.sheet_names) if table.kind != "csv" else [None]
-    best: _Located | None = None
+    best: Located | None = None
     best_score = -1
     if header_row is not None and len(names) == 1:
         frame, hidden, legacy = table.frame(names[0])
-        best = _Located(names[0], frame, _header_at_row(frame, header_row, hidden, table),
+        best = Located(names[0], frame, _header_at_row(frame, header_row, hidden, table),
                         hidden, legacy)
         names = []
     for name in names:
@@ -582,10 +582,10 @@ def _locate(table: TableFile, sheet_name: str | None, *, header_row: int | None 
             continue
         score = len(columns.fields) + len(columns.charges)
         if score > best_score:
-            best, best_score = _Located(name, frame, columns, hidden, legacy), score
+            best, best_score = Located(name, frame, columns, hidden, legacy), score
     if best is None and header_row is not None and names:
         frame, hidden, legacy = table.frame(names[0])
-        best = _Located(names[0], frame, ColumnMap(header_row, []), hidden, legacy)
+        best = Located(names[0], frame, ColumnMap(header_row, []), hidden, legacy)
     if best is not None and header_row is not None and names:
         best.columns = _header_at_row(best.frame, header_row, best.hidden, table)
     if best is None:
@@ -657,7 +657,7 @@ def _apply_mapping(columns: ColumnMap, mapping: Mapping[str, int], width: int) -
     return ColumnMap(columns.header_row, headers, fields, charges, ignored)
 
 
-def _data_row_indexes(located: _Located) -> pl.Series:
+def data_row_indexes(located: Located) -> pl.Series:
     """Frame indexes of the data rows: no title, header, blank, column-number, repeated
     header, totals or signature rows; after a totals or signature line, only rows that carry a
     number count."""
@@ -723,10 +723,10 @@ class _Outcome:
 _CHARGE_PREFIX = "charge_"
 
 
-def _normalise_subscribers(located: _Located, cycles: dict[int, int], sqlite: bool,
+def _normalise_subscribers(located: Located, cycles: dict[int, int], sqlite: bool,
                            python_rows: _SubscriberRows) -> _Outcome:
     """Normalise every data row column-wise; reasons for rejected rows come from the row path."""
-    indexes = _data_row_indexes(located)
+    indexes = data_row_indexes(located)
     fields = located.columns.fields
     source = located.frame.frame
     if len(indexes) and int(indexes[-1]) - int(indexes[0]) + 1 == len(indexes):
@@ -846,9 +846,9 @@ def _normalise_subscribers(located: _Located, cycles: dict[int, int], sqlite: bo
     return _Outcome(valid, rejected, reasons, length)
 
 
-def _normalise_rows(located: _Located, normalise: Callable[..., Any]) -> _Outcome:
+def _normalise_rows(located: Located, normalise: Callable[..., Any]) -> _Outcome:
     """Row-by-row normalisation (small lists such as exclusions)."""
-    indexes = _data_row_indexes(located)
+    indexes = data_row_indexes(located)
     data = located.frame.frame[indexes]
     headers = located.columns.headers
     rows, rejected, reasons = [], [], Counter[str]()
@@ -868,7 +868,7 @@ def _normalise_rows(located: _Located, normalise: Callable[..., Any]) -> _Outcom
     return _Outcome(valid, rejected, reasons, data.height)
 
 
-def _drop_superseded(outcome: _Outcome, located: _Located) -> None:
+def _drop_superseded(outcome: _Outcome, located: Located) -> None:
     """The later row of a subscriber is kept; earlier ones are rejected as duplicates."""
     valid = outcome.valid.with_columns(pl.col("rowno").max().over("msisdn").alias("_last"))
     earlier = valid.filter(pl.col("rowno") != pl.col("_last"))

@@ -72,7 +72,7 @@ from mbfcare.services.care_work import (
     profile_missing,
     record_step_in,
 )
-from mbfcare.services.exporting import _atomic, _check_out
+from mbfcare.services.exporting import atomic_output, check_output
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.uow import UnitOfWork
@@ -579,12 +579,12 @@ def export_profiles(factory: sessionmaker[Session], path: Path, programme_id: in
         StorageError: the file could not be written (nothing is marked).
     """
     path = Path(path)
-    suffix = _check_out(path, (".xlsx", ".csv"))
+    suffix = check_output(path, (".xlsx", ".csv"))
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         pid = resolve_programme_id(session, programme_id)
         rows = _export_rows(session, pid, only_new)
-        with _atomic(path, suffix) as tmp:
+        with atomic_output(path, suffix) as tmp:
             (_write_xlsx if suffix == ".xlsx" else _write_csv)(tmp, rows)
         if rows:
             now = utcnow()

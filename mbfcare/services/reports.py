@@ -51,11 +51,11 @@ from mbfcare.models import (
 )
 from mbfcare.services import printing
 from mbfcare.services.care_work import local_today
-from mbfcare.services.dashboard import IN_CARE_STATES, _metrics
-from mbfcare.services.exporting import _atomic, _check_out, province_name
+from mbfcare.services.dashboard import IN_CARE_STATES, metric_sums
+from mbfcare.services.exporting import atomic_output, check_output, province_name
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.stock import WAREHOUSE
-from mbfcare.services.surveys import _fits, survey_summary
+from mbfcare.services.surveys import fits_question, survey_summary
 from mbfcare.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -557,7 +557,7 @@ def _batch_id(batches: Mapping[int, tuple[int, str]], batch: int | None) -> int 
 def _progress_metrics(programme_id: int) -> dict[str, ColumnElement[Any]]:
     """The SQL sum of each `ProgressCounts` field, over care_cases joined to subscribers."""
     c = CareCase
-    base = _metrics()  # the overview's sums: the same SMS, handed over, owed, surveyed
+    base = metric_sums()  # the overview's sums: the same SMS, handed over, owed, surveyed
 
     def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
         return func.sum(case((condition, 1), else_=0))
@@ -682,7 +682,7 @@ def survey_report(factory: sessionmaker[Session], programme_id: int | None = Non
         places: dict[tuple[str, str], list[object]] = {}
         for answers, answered_on, bid, place, store, msisdn, name in responses:
             value = (answers or {}).get(question.key)
-            if value in (None, "", []) or not _fits(question, value):
+            if value in (None, "", []) or not fits_question(question, value):
                 continue
             where = ((place or "").strip(), (store or "").strip())
             places.setdefault(where, []).append(value)
@@ -867,12 +867,12 @@ def write_report(factory: sessionmaker[Session], kind: str, out: Path, *,
     if kind not in KINDS:
         raise UsageError(f"Không có báo cáo '{kind}'; chọn progress, survey hoặc stock.")
     out = Path(out)
-    suffix = _check_out(out, FORMATS)
+    suffix = check_output(out, FORMATS)
     report = _READERS[kind](factory, programme_id, batch, made_on=made_on)
     rows = _rows(report)
     pages: int | None = None
     sheets: dict[str, int] = {}
-    with _atomic(out, suffix) as tmp:
+    with atomic_output(out, suffix) as tmp:
         if suffix == ".pdf":
             settings = printing.form_settings(factory, report.info.programme_id).settings
             pages = pdf_reports.RENDERERS[kind](report, tmp, settings=settings, user=user)

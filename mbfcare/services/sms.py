@@ -45,7 +45,7 @@ from mbfcare.errors import NotFoundError, RuleError, UsageError, ValidationError
 from mbfcare.models import Batch, CareCase, GiftType, Programme, Subscriber
 from mbfcare.services import audit
 from mbfcare.services.care_work import check_msisdn, local_today, record_step_in
-from mbfcare.services.exporting import _atomic, _check_out
+from mbfcare.services.exporting import atomic_output, check_output
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.uow import UnitOfWork
@@ -569,11 +569,11 @@ def export_sms(factory: sessionmaker[Session], out: Path, *, programme_id: int |
         StorageError: the file could not be written.
     """
     out = Path(out)
-    suffix = _check_out(out, (".csv", ".xlsx"))
+    suffix = check_output(out, (".csv", ".xlsx"))
     with UnitOfWork(factory) as uow:
         plan = _plan(uow.session, programme_id, batch, group=group, diacritics=diacritics,
                      deadline=deadline, unsent_only=unsent_only)
-    with _atomic(out, suffix) as tmp:
+    with atomic_output(out, suffix) as tmp:
         (_write_csv if suffix == ".csv" else _write_xlsx)(tmp, plan.rows)
     totals = _totals(plan)
     result = SmsExportResult(file=str(out), format=suffix[1:], programme_id=plan.programme_id,

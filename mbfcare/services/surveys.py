@@ -49,7 +49,7 @@ from mbfcare.models.base import utcnow
 from mbfcare.reports.regional import safe_text
 from mbfcare.services import audit
 from mbfcare.services.care_work import find_case, local_today, record_step_in
-from mbfcare.services.exporting import _atomic, _check_out
+from mbfcare.services.exporting import atomic_output, check_output
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.uow import UnitOfWork
 
@@ -375,7 +375,7 @@ def _blank(value: object) -> bool:
     return value is None or value == "" or value == []
 
 
-def _fits(question: Question, value: object) -> bool:
+def fits_question(question: Question, value: object) -> bool:
     """Whether a stored answer is one the question (as it stands) accepts."""
     if question.kind == "scale":
         return isinstance(value, int) and not isinstance(value, bool) and \
@@ -788,7 +788,7 @@ def export_responses(factory: sessionmaker[Session], path: Path, programme_id: i
     """
     _allowed(actor, "record")
     out = Path(path)
-    suffix = _check_out(out, (".xlsx", ".csv"))
+    suffix = check_output(out, (".xlsx", ".csv"))
     with UnitOfWork(factory) as uow:
         session = uow.session
         pid = resolve_programme_id(session, programme_id)
@@ -843,7 +843,7 @@ def export_responses(factory: sessionmaker[Session], path: Path, programme_id: i
                                tuple(values)))
     rows.sort(key=lambda r: (r.batch, r.group if r.group is not None else 99,
                              r.answered_on, name_sort_key(r.name), r.msisdn))
-    with _atomic(out, suffix) as tmp:
+    with atomic_output(out, suffix) as tmp:
         (_write_csv if suffix == ".csv" else _write_xlsx)(tmp, headers, rows)
     if rows:
         now = utcnow()
@@ -895,7 +895,7 @@ def survey_summary(factory: sessionmaker[Session], programme_id: int | None,
     summaries: list[QuestionSummary] = []
     for number, question in enumerate(definition.questions, 1):
         values = [a.get(question.key) for a in all_answers]
-        usable = [v for v in values if not _blank(v) and _fits(question, v)]
+        usable = [v for v in values if not _blank(v) and fits_question(question, v)]
         counts: tuple[tuple[str, int], ...] = ()
         mean: float | None = None
         if question.kind == "scale":

@@ -286,7 +286,7 @@ def count_progress(factory: sessionmaker[Session]
         "unreachable", "refused", "moved", "other", "done")}) for key, t in tallies.items()}
 
 
-def _fits(kind: str, options: list[str], value: object) -> bool:
+def fits_question(kind: str, options: list[str], value: object) -> bool:
     if kind == "scale":
         return type(value) is int and 1 <= value <= 5
     if kind == "single":
@@ -381,7 +381,7 @@ def test_survey_matches_the_stored_answers(work: sessionmaker[Session]) -> None:
     for question in report.questions:
         options = [a.answer for a in question.answers]
         given = [(r, r.answers.get(question.key)) for r in rows]
-        usable = [(r, v) for r, v in given if _fits(question.kind, options if
+        usable = [(r, v) for r, v in given if fits_question(question.kind, options if
                                                        question.kind != "scale" else [], v)]
         assert question.answered == len(usable), question.key
         if question.kind == "scale":
