@@ -46,9 +46,14 @@ TARGETS = {"open": 1.0, "filter": 0.3}
 def _build(data: Path, subscribers: int, entries: int) -> Path:
     """The cached database: migrated schema, the default programme, bulk-inserted rows."""
     db = data / f"carelist_{subscribers}_{entries}.sqlite"
-    if db.exists():
-        return db
     from mbfcare.db import open_database
+
+    if db.exists():
+        # A file cached by an older version is brought to the current schema first.
+        os.environ["MBFCARE_HOME"] = str(data)
+        engine, _factory = open_database(f"sqlite:///{db}")
+        engine.dispose()
+        return db
     from mbfcare.domain.vntext import fold
     from mbfcare.services.programmes import create_programme, default_programme_spec
 
