@@ -251,11 +251,6 @@ def record_step_in(session: Session, case: CareCase, step: str, *, on: dt.date, 
     return True
 
 
-def _case_for_update(session: Session, programme_id: int | None,
-                     msisdn: str | int) -> CareCase:
-    return find_case(session, programme_id, msisdn)
-
-
 @dataclass(frozen=True)
 class StepResult:
     """What recording a step did."""
@@ -290,7 +285,7 @@ def record_step(factory: sessionmaker[Session], msisdn: str | int, step: str, *,
     _allowed(actor, "record")
     day = on or local_today()
     with UnitOfWork(factory, write=True) as uow:
-        case = _case_for_update(uow.session, programme_id, msisdn)
+        case = find_case(uow.session, programme_id, msisdn)
         number = _msisdn(uow.session, case)
         changed = record_step_in(uow.session, case, step, on=day, by=by,
                                  value=(value or "").strip() or None, actor=actor)
@@ -492,7 +487,7 @@ def record_handover(factory: sessionmaker[Session], msisdn: str | int, *, actor:
     if owed and promised_on is not None and promised_on < local_today():
         raise UsageError("Ngày hẹn trao quà nợ đã qua; chọn ngày từ hôm nay.")
     with UnitOfWork(factory, write=True) as uow:
-        case = _case_for_update(uow.session, programme_id, msisdn)
+        case = find_case(uow.session, programme_id, msisdn)
         result = record_handover_in(uow.session, case, item_code=item_code, location=location,
                                     by=by, on=on or local_today(), live=on is None,
                                     actor=actor, owed=owed, promised_on=promised_on, note=note)
@@ -513,7 +508,7 @@ def give_owed(factory: sessionmaker[Session], msisdn: str | int, *, actor: Actor
     day = on or local_today()
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
-        case = _case_for_update(session, programme_id, msisdn)
+        case = find_case(session, programme_id, msisdn)
         sub = session.get(Subscriber, case.subscriber_id)
         assert sub is not None
         handover = session.scalar(select(Handover).where(Handover.care_case_id == case.id))
@@ -584,7 +579,7 @@ def record_outcome(factory: sessionmaker[Session], msisdn: str | int, outcome: s
     if outcome == "other" and not note.strip():
         raise UsageError("Kết quả 'Khác' cần ghi chú (--note).")
     with UnitOfWork(factory, write=True) as uow:
-        case = _case_for_update(uow.session, programme_id, msisdn)
+        case = find_case(uow.session, programme_id, msisdn)
         record_outcome_in(uow.session, case, outcome, note=note.strip(),
                           on=on or local_today(), actor=actor)
         number = _msisdn(uow.session, case)
@@ -617,7 +612,7 @@ def undo(factory: sessionmaker[Session], msisdn: str | int, what: str, *, reason
     _allowed(actor, "correct")
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
-        case = _case_for_update(session, programme_id, msisdn)
+        case = find_case(session, programme_id, msisdn)
         number = format_msisdn(_msisdn(session, case))
         if what == "outcome":
             if not case.outcome:
