@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import shutil
 import sys
@@ -12,10 +13,32 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from mbfcare.db import make_engine, make_session_factory, migrate
 from mbfcare.services.programmes import create_programme, default_programme_spec
+
+# A PostgreSQL server the database tests also run against (`.ci/run` starts one), given as
+# the URL of a database the tests may create and drop databases from.
+PG_ADMIN_URL = os.environ.get("MBFCARE_TEST_PG_URL", "")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test on a database runs on SQLite and, with a server, on PostgreSQL too.
+
+    The window's tests stay on SQLite: they exercise the same services through a worker
+    thread, and doubling them would double the slowest part of the suite for no new path.
+    """
+    if "backend" not in metafunc.fixturenames:
+        return
+    backends: list[object] = ["sqlite"]
+    on_gui = {"qtbot", "qapp"} & set(metafunc.fixturenames)
+    if PG_ADMIN_URL and not on_gui and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        backends.append(pytest.param("postgres", marks=pytest.mark.postgres))
+    metafunc.parametrize("backend", backends)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,12 +94,54 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _pg_admin(statement: str) -> None:
+    """Run one CREATE/DROP DATABASE on the test server (outside any transaction)."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(statement))
+    admin.dispose()
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database migrated to head, one per test worker, cloned for every test."""
+    name = f"mbfcare_tpl_{worker_id}_{os.getpid()}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    engine = make_engine(url)
+    migrate(engine, url)
+    engine.dispose()
+    yield name
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_pg_numbers = itertools.count()
+
+
 @pytest.fixture
-def db_url(template_db: Path, tmp_path: Path) -> str:
-    """URL of a fresh migrated SQLite database for this test."""
-    path = tmp_path / "test.sqlite"
-    shutil.copy(template_db, path)
-    return f"sqlite:///{path.as_posix()}"
+def backend() -> str:
+    """The database a test runs on; `pytest_generate_tests` adds PostgreSQL when it can."""
+    return "sqlite"
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh migrated database for this test, on the backend it runs on."""
+    if backend == "sqlite":
+        path = tmp_path / "test.sqlite"
+        shutil.copy(request.getfixturevalue("template_db"), path)
+        yield f"sqlite:///{path.as_posix()}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"{template}_{next(_pg_numbers)}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 ORM entities of MBF Care; importing this package registers every table."""
 
+from mbfcare.models.accounts import OfficeSetting, UserAccount
 from mbfcare.models.base import Base
 from mbfcare.models.care import CareCase, Classification, LeftOut
 from mbfcare.models.importing import Exclusion, ImportRun
@@ -40,6 +41,7 @@ __all__ = [
     "Handover",
     "ImportRun",
     "LeftOut",
+    "OfficeSetting",
     "PrintRun",
     "PrintedDocument",
     "ProfileCollection",
@@ -52,4 +54,5 @@ __all__ = [
     "Subscriber",
     "SurveyForm",
     "SurveyResponse",
+    "UserAccount",
 ]

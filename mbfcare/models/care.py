@@ -88,6 +88,8 @@ class CareCase(Base):
     outcome_on: Mapped[dt.date | None] = mapped_column(Date)
     outcome_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Optimistic lock: a save names the version it read and is refused if someone saved since.
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class LeftOut(Base):

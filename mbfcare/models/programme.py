@@ -31,6 +31,10 @@ class Programme(Base):
     rule_version: Mapped[int] = mapped_column(Integer, default=1)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Optimistic lock: a save names the version it read and is refused if someone saved since.
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # When the personal data of this (closed) programme was erased; its counts remain.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     groups: Mapped[list[ProgrammeGroup]] = relationship(
         back_populates="programme", cascade="all, delete-orphan", order_by="ProgrammeGroup.number"

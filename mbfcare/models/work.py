@@ -148,6 +148,8 @@ class ProfileCollection(Base):
     collected_on: Mapped[dt.date] = mapped_column(Date)
     collected_by: Mapped[str] = mapped_column(String(200), default="")
     exported_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Optimistic lock: a save names the version it read and is refused if someone saved since.
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class SurveyForm(Base):
