@@ -24,7 +24,7 @@ from mbfcare.ui.tasks import TaskRunner
 from tests.unit.reports.pdf.pdf_helpers import page_texts
 
 Factory = sessionmaker[Session]
-LAN = Actor("Nguyễn Thị Lan", "care")
+LAN = Actor("Nguyễn Thị Lan", "admin")
 HA = Actor("Phạm Thu Hà", "clerk")
 
 

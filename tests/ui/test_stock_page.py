@@ -32,7 +32,7 @@ from mbfcare.ui.tablemodels.stock import (
 )
 from mbfcare.ui.tasks import TaskRunner
 
-LAN = Actor("Lan", "care")
+LAN = Actor("Lan", "admin")
 BALO = "balo-keo"
 O = "o-2-khuc"  # noqa: E741 (the item's name)
 OWED = next(iter(GROUP2))

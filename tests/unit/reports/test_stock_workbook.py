@@ -23,7 +23,7 @@ from mbfcare.reports.stock_workbook import (
 from mbfcare.services import care_work, stock
 from mbfcare.services.stock import OwedDTO
 
-LAN = Actor("Lan", "care")
+LAN = Actor("Lan", "admin")
 
 
 @pytest.fixture

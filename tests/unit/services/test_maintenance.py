@@ -23,7 +23,7 @@ from mbfcare.models import CareCase, Handover, StockLocation, Subscriber
 from mbfcare.services import care_work, maintenance, stock
 from mbfcare.services.maintenance import backup_database, check_database
 
-LAN = Actor("Lan", "care")
+LAN = Actor("Lan", "admin")
 O = "o-2-khuc"  # noqa: E741 (the item's name)
 G2 = sorted(GROUP2)
 

@@ -16,7 +16,7 @@ from mbfcare.models import AuditEntry, StockMovement
 from mbfcare.services import care_work, stock
 from mbfcare.services.stock import BalanceDTO
 
-LAN = Actor("Lan", "care")
+LAN = Actor("Lan", "admin")
 BALO = "balo-keo"
 O = "o-2-khuc"  # noqa: E741 (the item's name)
 
