@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from mbfcare.domain.actors import Actor
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -61,7 +63,7 @@ def _build(data: Path, subscribers: int, entries: int) -> Path:
     partial_db.unlink(missing_ok=True)
     os.environ["MBFCARE_HOME"] = str(data)
     engine, factory = open_database(f"sqlite:///{partial_db}")
-    programme_id = create_programme(factory, default_programme_spec())
+    programme_id = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     engine.dispose()
     rng = random.Random(20170905)
     places = [(p, d) for p, ds in PROVINCES.items() for d in ds]
@@ -250,7 +252,7 @@ def _measure(db: Path) -> list[tuple[str, float, float | None, str]]:
           TARGETS["filter"])
     # The service alone, for reference (no Qt).
     begin = time.perf_counter()
-    care_list_ids(factory, CareListFilter(programme_id=1), "name")
+    care_list_ids(factory, CareListFilter(programme_id=1), "name", actor=Actor("test"))
     results.append(("`care_list_ids`, all entries by name (service only)",
                     time.perf_counter() - begin, None, ""))
     widget.close()

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mbfcare.domain.actors import Actor
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 AREA = ("'Hải Phòng','Quảng Ninh','Hải Dương','Thái Bình','Hưng Yên','Bắc Ninh','Bắc Giang',"
@@ -69,8 +71,8 @@ def _build(data: Path, rows: int) -> Path:
         write_fast_csv(extract, rows, seed=20261125)
     os.environ["MBFCARE_HOME"] = str(data)
     _, factory = open_database(f"sqlite:///{db}")
-    create_programme(factory, default_programme_spec())
-    import_subscribers(factory, extract, batch=1)
+    create_programme(factory, default_programme_spec(), actor=Actor("test"))
+    import_subscribers(factory, extract, batch=1, actor=Actor("test"))
     return db
 
 
@@ -89,7 +91,7 @@ def _child(kind: str, db: Path) -> dict[str, float]:
 
     _, factory = open_database(f"sqlite:///{db}")
     start = time.perf_counter()
-    result = classify_batch(factory, batch=1)
+    result = classify_batch(factory, batch=1, actor=Actor("test"))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "groups": result.groups, "in_gap": result.in_gap,
             "not_eligible": result.not_eligible,

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mbfcare.domain.actors import Actor
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
@@ -124,9 +126,9 @@ def _mbfcare(path: Path, db: Path) -> dict[str, float]:
     from mbfcare.services.programmes import create_programme, default_programme_spec
 
     _, factory = open_database(f"sqlite:///{db}")
-    create_programme(factory, default_programme_spec())
+    create_programme(factory, default_programme_spec(), actor=Actor("test"))
     start = time.perf_counter()
-    result = import_subscribers(factory, path, batch=1)
+    result = import_subscribers(factory, path, batch=1, actor=Actor("test"))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": _peak_mb(), "imported": result.imported,
             "rejected": result.rejected, "rows_read": result.rows_read}

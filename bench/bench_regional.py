@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mbfcare.domain.actors import Actor
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
@@ -52,7 +54,8 @@ def build_database(path: Path, rows: int, seed: int = 5) -> str:
     url = f"sqlite:///{path.as_posix()}"
     engine = make_engine(url)
     migrate(engine, url)
-    pid = create_programme(make_session_factory(engine), default_programme_spec())
+    pid = create_programme(make_session_factory(engine), default_programme_spec(),
+                           actor=Actor("test"))
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     subscribers: list[dict[str, Any]] = []
@@ -168,7 +171,8 @@ def main() -> None:
         full, writer, plain, formatted = [], [], [], []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            result = exporting.export_regional(factory, tmp / "mbfcare.xlsx")
+            result = exporting.export_regional(factory, tmp / "mbfcare.xlsx",
+                                               actor=Actor("bench"))
             full.append(time.perf_counter() - start)
 
             with UnitOfWork(factory) as uow:

@@ -73,7 +73,8 @@ def _common(top: bool) -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="in kết quả dạng JSON", **kw)
     common.add_argument("--lang", choices=("vi", "en"), help="ngôn ngữ (vi, en)", **kw)
     common.add_argument("--debug", action="store_true", help="in chi tiết lỗi", **kw)
-    common.add_argument("--user", help="người thực hiện (ghi vào nhật ký)", **kw)
+    common.add_argument("--user", help="đăng nhập bằng tên này (hỏi mật khẩu; tập lệnh: "
+                                       "MBFCARE_USER và MBFCARE_PASSWORD)", **kw)
     return common
 
 
@@ -132,6 +133,24 @@ def _print_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     printing.add_argument("--out", type=Path, required=True, help="tệp .pdf")
 
 
+def _audit_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    # `--user` here filters the log; the person running the command signs in with
+    # MBFCARE_USER (or --user before the sub-command).
+    # A private copy of the common options: "resolve" edits the actions it replaces, which
+    # must not change the options every other sub-command shares.
+    audit = sub.add_parser("audit", parents=[_common(top=False)], conflict_handler="resolve",
+                           help="xem hoặc xuất nhật ký thao tác (quản trị)")
+    audit.add_argument("--from", dest="date_from", help="từ ngày YYYY-MM-DD")
+    audit.add_argument("--to", dest="date_to", help="đến ngày YYYY-MM-DD")
+    audit.add_argument("--user", dest="filter_user", help="chỉ thao tác của người này")
+    audit.add_argument("--action", help="chỉ loại thao tác này (ví dụ export, print)")
+    audit.add_argument("--programme", type=int)
+    audit.add_argument("--text", help="có chữ này trong nội dung")
+    audit.add_argument("--limit", type=int, default=50,
+                       help="số dòng in ra khi không có --out (mặc định 50)")
+    audit.add_argument("--out", type=Path, help="tệp .xlsx hoặc .csv")
+
+
 def _report_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     report = sub.add_parser("report", parents=[common],
                             help="báo cáo tiến độ, khảo sát, quyết toán quà (PDF hoặc Excel)")
@@ -158,6 +177,15 @@ def _parser() -> argparse.ArgumentParser:
     create = psub.add_parser("create", parents=[common], help="tạo chương trình")
     create.add_argument("--config", type=Path, help="tệp TOML mô tả chương trình")
     psub.add_parser("list", parents=[common], help="liệt kê chương trình")
+    close = psub.add_parser("close", parents=[common],
+                            help="đóng chương trình (xong danh sách; sau đó có thể xóa dữ liệu "
+                                 "cá nhân)")
+    close.add_argument("--programme", type=int)
+    close.add_argument("--yes", action="store_true", help="xác nhận, không hỏi lại")
+    purge = psub.add_parser("purge", parents=[common],
+                            help="xóa dữ liệu cá nhân của chương trình đã đóng (giữ số liệu)")
+    purge.add_argument("--programme", type=int)
+    purge.add_argument("--yes", action="store_true", help="xác nhận, không hỏi lại")
 
     imp = sub.add_parser("import", parents=[common], help="nhập dữ liệu")
     isub: Any = imp.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -337,24 +365,119 @@ def _parser() -> argparse.ArgumentParser:
     _print_parser(sub, common)
     _report_parser(sub, common)
     backup = sub.add_parser("backup", parents=[common],
-                            help="sao lưu cơ sở dữ liệu (được cả khi đang có người dùng)")
+                            help="sao lưu cơ sở dữ liệu (được cả khi đang có người dùng; "
+                                 "PostgreSQL: pg_dump)")
     backup.add_argument("--out", type=Path,
-                        help="tệp sao lưu (mặc định: thư mục backups trong thư mục dữ liệu)")
+                        help="tệp sao lưu (mặc định: thư mục sao lưu trong Cài đặt)")
+    restore = sub.add_parser("restore", parents=[common],
+                             help="khôi phục cơ sở dữ liệu SQLite từ bản sao lưu (không có "
+                                  "FILE: liệt kê các bản sao lưu)")
+    restore.add_argument("file", type=Path, nargs="?",
+                         help="tệp sao lưu (đường dẫn, hoặc tên tệp trong thư mục sao lưu)")
+    restore.add_argument("--latest", action="store_true", help="khôi phục bản mới nhất")
+    _audit_parser(sub, common)
     sub.add_parser("check", parents=[common],
                    help="kiểm tra cơ sở dữ liệu: tệp, nhật ký, kho quà, các bước (lỗi: mã 4)")
+    _user_parser(sub, common)
     return parser
+
+
+def _user_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    from mbfcare.domain.actors import ROLES
+
+    user = sub.add_parser("user", parents=[common],
+                          help="người dùng và vai trò (quản trị); đổi mật khẩu của mình")
+    usub: Any = user.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    add = usub.add_parser("add", parents=[common],
+                          help="tạo người dùng (chưa có ai: tạo quản trị đầu tiên, --role admin)."
+                               " Mật khẩu: MBFCARE_NEW_PASSWORD hoặc nhập khi được hỏi")
+    add.add_argument("username", help="tên đăng nhập")
+    add.add_argument("--name", required=True, help="họ tên")
+    add.add_argument("--role", required=True, choices=tuple(ROLES),
+                     help="admin (quản trị, Phòng CSKH), head (trưởng MF quận/huyện), "
+                          "clerk (giao dịch viên), viewer (chỉ xem báo cáo)")
+    add.add_argument("--district", help="quận/huyện phụ trách (head)")
+    add.add_argument("--store", help="cửa hàng làm việc (clerk)")
+    usub.add_parser("list", parents=[common], help="liệt kê người dùng")
+    usub.add_parser("passwd", parents=[common],
+                    help="đổi mật khẩu của mình (mới: MBFCARE_NEW_PASSWORD hoặc nhập khi được "
+                         "hỏi)")
+    for name, words in (("disable", "khóa tài khoản (không đăng nhập được nữa)"),
+                        ("enable", "mở lại tài khoản"),
+                        ("reset", "đặt mật khẩu mới cho người dùng (MBFCARE_NEW_PASSWORD hoặc "
+                                  "nhập khi được hỏi)")):
+        one = usub.add_parser(name, parents=[common], help=words)
+        one.add_argument("username", help="tên đăng nhập")
 
 
 def _open(args: argparse.Namespace) -> Any:
     from mbfcare.db import open_database
 
-    _, factory = open_database(args.db)
+    # One engine per command: the sign-in and the command share it.
+    factory = getattr(args, "_factory", None)
+    if factory is None:
+        _recover(args.db)
+        _, factory = open_database(args.db)
+        args._factory = factory
     return factory
 
 
+def _recover(db: str | None) -> None:
+    """Quick-check the SQLite file before opening it; a damaged one is replaced by its newest
+    sound backup (said on standard error), or the command stops with where the file is."""
+    from mbfcare import paths
+    from mbfcare.errors import StorageError
+    from mbfcare.services.maintenance import recover_if_damaged
+
+    report = recover_if_damaged(db or paths.default_db_url())
+    if report is None:
+        return
+    if report.restored is None:
+        raise StorageError(report.text)
+    print(f"Chú ý: {report.text}", file=sys.stderr)
+
+
 def _user(args: argparse.Namespace) -> str:
+    actor = getattr(args, "_actor", None)
+    if actor is not None:
+        return str(actor.name)
     return args.user or os.environ.get("MBFCARE_USER") or os.environ.get("USERNAME") or \
         os.environ.get("USER") or ""
+
+
+SIGN_IN_HELP = ("Cần đăng nhập: đặt MBFCARE_USER và MBFCARE_PASSWORD (cho tập lệnh), hoặc "
+                "thêm --user TÊN để nhập mật khẩu.")
+
+
+def _password(prompt: str, env: str) -> str | None:
+    """A password from the environment (scripts) or typed at the terminal, else None."""
+    given = os.environ.get(env)
+    if given is not None:
+        return given
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    return None
+
+
+def _sign_in(args: argparse.Namespace) -> Any:
+    """Who runs the command: the local administrator while no account exists, else a
+    signed-in account (MBFCARE_USER + MBFCARE_PASSWORD, or --user and a typed password)."""
+    from mbfcare.domain.actors import Actor
+    from mbfcare.services import accounts
+
+    factory = _open(args)
+    if not accounts.has_accounts(factory):
+        local = accounts.local_actor()
+        return Actor(_user(args) or local.name, "admin")
+    username = args.user or os.environ.get("MBFCARE_USER")
+    if not username:
+        raise RuleError(SIGN_IN_HELP)
+    password = _password(f"Mật khẩu của {username}: ", "MBFCARE_PASSWORD")
+    if password is None:
+        raise RuleError(SIGN_IN_HELP)
+    return accounts.sign_in(factory, username, password)
 
 
 def _cmd_programme(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
@@ -368,8 +491,10 @@ def _cmd_programme(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
                 programmes.default_programme_spec()
         except SpecProblem as exc:
             raise UsageError(str(exc)) from exc
-        pid = programmes.create_programme(factory, spec)
+        pid = programmes.create_programme(factory, spec, actor=_actor(args))
         return {"programme_id": pid, "_text": f"Đã tạo chương trình số {pid}: {spec.name}."}
+    if args.action in ("close", "purge"):
+        return _programme_close_purge(args, factory)
     if args.action == "check":
         from mbfcare.services.classification import rule_check
 
@@ -391,7 +516,7 @@ def _cmd_import_offers(args: argparse.Namespace) -> dict[str, Any]:
     from mbfcare.services import profiles
 
     result = profiles.import_offers(_open(args), args.file, args.programme, sheet=args.sheet,
-                                    dry_run=args.dry_run, user=_user(args))
+                                    dry_run=args.dry_run, actor=_actor(args))
     lines = [f"{result.file}" + (f", sheet '{result.sheet}'" if result.sheet else "") +
              f", tiêu đề ở dòng {result.header_row}.", result.text]
     if result.rejects_file:
@@ -411,11 +536,11 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
             result = importing.import_subscribers(
                 factory, args.file, programme_id=args.programme, batch=args.batch,
                 care_month=args.care_month, sheet=args.sheet, strict=args.strict,
-                dry_run=args.dry_run, user=_user(args), progress=progress)
+                dry_run=args.dry_run, actor=_actor(args), progress=progress)
         else:
             result = importing.import_exclusions(
                 factory, args.file, programme_id=args.programme, sheet=args.sheet,
-                dry_run=args.dry_run, user=_user(args), progress=progress)
+                dry_run=args.dry_run, actor=_actor(args), progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -452,7 +577,7 @@ def _cmd_classify(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
         plan[int(kind)] = int(qty)
     result = classification.classify_batch(
         _open(args), programme_id=args.programme, batch=args.batch, care_month=args.care_month,
-        dry_run=args.dry_run, plan=plan or None, user=_user(args))
+        dry_run=args.dry_run, plan=plan or None, actor=_actor(args))
     data = result.to_json()
     groups = " · ".join(f"nhóm {n}: {_n(c)}" for n, c in sorted(result.groups.items()))
     reasons = ", ".join(f"{classification.REASONS.get(k, k)}: {_n(v)}"
@@ -481,7 +606,8 @@ def _cmd_classify(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.services import classification
 
-    result = classification.explain(_open(args), args.msisdn, programme_id=args.programme)
+    result = classification.explain(_open(args), args.msisdn, actor=_actor(args),
+                                    programme_id=args.programme)
     data = result.to_json()
     data["_text"] = "\n".join([f"{result.msisdn} – {result.name or ''}".rstrip(" –"),
                                *result.lines])
@@ -498,22 +624,73 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
         group = int(raw)
     else:
         raise UsageError("--group cần số nhóm (1, 2…) hoặc 'none'.")
-    result = classification.decide_gap(_open(args), args.msisdn, group=group, by=_user(args),
+    result = classification.decide_gap(_open(args), args.msisdn, group=group, actor=_actor(args),
                                        note=args.note, programme_id=args.programme)
     data = result.to_json()
     data["_text"] = "\n".join(result.lines)
     return data
 
 
+def _programme_close_purge(args: argparse.Namespace, factory: Any) -> dict[str, Any]:
+    from mbfcare.services import data_protection as dp
+
+    actor = _actor(args)
+    if args.action == "close":
+        if not args.yes:
+            raise UsageError("Đóng chương trình thì không ghi thêm vào danh sách được nữa; "
+                             "thêm --yes để xác nhận.")
+        closed = dp.close_programme(factory, actor, args.programme)
+        return {**closed.to_json(), "_text": closed.text}
+    preview = dp.purge_preview(factory, actor, args.programme)
+    if not args.yes:
+        # Nothing erased without the confirmation: say what would go and what stays.
+        raise UsageError(f"{preview.text} Thêm --yes để xác nhận.")
+    result = dp.purge_personal_data(factory, actor, preview.programme_id)
+    return {**result.to_json(), "_text": result.text}
+
+
+def _audit_date(text: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{option} cần ngày dạng YYYY-MM-DD (không phải '{text}').") from exc
+
+
+def _cmd_audit(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import audit_review as ar
+
+    factory, actor = _open(args), _actor(args)
+    filt = ar.AuditFilter(date_from=_audit_date(args.date_from, "--from"),
+                          date_to=_audit_date(args.date_to, "--to"), user=args.filter_user,
+                          action=args.action, programme_id=args.programme, text=args.text)
+    if args.out is not None:
+        exported = ar.export_audit(factory, actor, filt, args.out)
+        return {**exported.to_json(), "_text": exported.text}
+    rows = ar.entries_page(factory, actor, filt, limit=max(1, args.limit))
+    total = ar.count_entries(factory, actor, filt)
+    status = ar.chain_status(factory, actor)
+    lines = [f"{r.id:>7} {r.at.astimezone():%d/%m/%Y %H:%M} {r.user[:18]:<18} "
+             f"{r.action[:20]:<20} {r.summary}" for r in rows]
+    lines.append(f"{_n(len(rows))}/{_n(total)} dòng. {status.text}")
+    return {"entries": [r.to_json() for r in rows], "total": total, "chain_ok": status.ok,
+            "chain_last_id": status.last_id, "chain_first_bad_id": status.first_bad_id,
+            "_text": "\n".join(lines)}
+
+
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.services import exporting
 
     result = exporting.export_regional(_open(args), args.out, programme_id=args.programme,
-                                       user=_user(args))
+                                       actor=_actor(args))
     data = result.to_json()
     counts = " · ".join(f"{sheet}: {n:,}".replace(",", ".") for sheet, n in result.rows.items())
     data["_text"] = (f"Đã xuất tệp gửi MBF KV5: {result.file}\n{counts}\n"
-                     f"SHA-256 ChiTiet: {result.sha256}")
+                     f"SHA-256 ChiTiet: {result.sha256}\n"
+                     f"Nhật ký thao tác đến dòng {result.audit_line}: {result.audit_hash}")
     return data
 
 
@@ -535,7 +712,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 
     result = exporting.export_care_list(
         _open(args), args.out, programme_id=args.programme, batch=args.batch, group=args.group,
-        district=args.district, store=args.store)
+        district=args.district, store=args.store, actor=_actor(args))
     data = result.to_json()
     data["_text"] = f"Đã xuất danh sách chăm sóc ({result.rows:,} dòng): {result.file}".replace(
         ",", ".")
@@ -543,12 +720,10 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 
 
 def _actor(args: argparse.Namespace) -> Any:
-    from mbfcare.domain.actors import ROLES, Actor
-
-    role = os.environ.get("MBFCARE_ROLE", "admin")
-    if role not in ROLES:
-        raise UsageError(f"MBFCARE_ROLE='{role}' không có; chọn: {', '.join(ROLES)}.")
-    return Actor(_user(args) or "?", role)
+    actor = getattr(args, "_actor", None)
+    if actor is None:
+        actor = args._actor = _sign_in(args)
+    return actor
 
 
 def _record_bulk(args: argparse.Namespace, factory: Any, actor: Any) -> dict[str, Any]:
@@ -657,7 +832,7 @@ def _cmd_profile(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     factory = _open(args)
     if args.action == "export":
         exported = profiles.export_profiles(factory, args.out, args.programme,
-                                            only_new=args.new_only)
+                                            only_new=args.new_only, actor=_actor(args))
         return {**exported.to_json(), "_text": exported.text}
     try:
         result = profiles.record_profile(
@@ -827,7 +1002,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
 
     result = reports.write_report(_open(args), args.kind, args.out,
                                   programme_id=args.programme, batch=args.batch,
-                                  user=_user(args))
+                                  actor=_actor(args))
     return {**result.to_json(), "_text": result.text}
 
 
@@ -835,6 +1010,49 @@ def _cmd_backup(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     from mbfcare.services import maintenance
 
     result = maintenance.backup_database(args.db, args.out)
+    return {**result.to_json(), "_text": result.text}
+
+
+def _cmd_restore(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare import paths
+    from mbfcare.backup_files import BackupPolicy
+    from mbfcare.services import backups, maintenance
+
+    url = args.db or paths.default_db_url()
+    policy = BackupPolicy.current()
+    if args.file is None and not args.latest:
+        listing = backups.list_database_backups(url, policy)
+        if listing.note:
+            return {"database": url, "backups": [], "_text": listing.note}
+        rows = [{"file": str(b.file), "taken_at": b.taken_at.isoformat(), "kind": b.kind,
+                 "bytes": b.size, "newest": i == 0} for i, b in enumerate(listing.backups)]
+        lines = [f"Các bản sao lưu của {listing.database} trong {listing.folder}:"] + [
+            f"  {b.taken_at:%d/%m/%Y %H:%M:%S}  {b.kind_label:<24} "
+            f"{maintenance.format_size(b.size):>10}  {b.file.name}"
+            + ("  (mới nhất)" if i == 0 else "") for i, b in enumerate(listing.backups)]
+        if not listing.backups:
+            lines = [f"Chưa có bản sao lưu nào của {listing.database} trong {listing.folder}."]
+        else:
+            lines.append("Khôi phục: mbfcare restore TỆP hoặc mbfcare restore --latest")
+        return {"database": str(listing.database), "folder": str(listing.folder),
+                "backups": rows, "_text": "\n".join(lines)}
+    if args.file is not None and args.latest:
+        raise UsageError("Chọn TỆP hoặc --latest, không cả hai.")
+    if args.latest:
+        chosen = backups.latest_backup(url, policy).file
+    else:
+        chosen = args.file
+        if not chosen.exists() and chosen.parent == Path("."):
+            chosen = policy.folder / chosen.name  # a name from the list
+    path = backups.database_file(url)
+    if path is not None and path.is_file() and maintenance.quick_check_file(path) is None:
+        # A sound database has accounts to protect: only an administrator replaces it. A
+        # damaged one has none left to ask, and the file is the operating system's to copy.
+        _actor(args).require("users")
+        factory = getattr(args, "_factory", None)
+        if factory is not None:
+            factory.kw["bind"].dispose()  # our own connections would hold the file
+    result = backups.restore_backup(url, chosen, policy)
     return {**result.to_json(), "_text": result.text}
 
 
@@ -851,6 +1069,64 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     else:
         out.write(result.text + "\n")
     return {"_exit": RuleError.exit_code}
+
+
+def _new_password() -> str:
+    given = os.environ.get("MBFCARE_NEW_PASSWORD")
+    if given is not None:
+        return given
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Mật khẩu mới: ")
+        if getpass.getpass("Nhập lại mật khẩu mới: ") != first:
+            raise UsageError("Hai lần nhập mật khẩu mới không giống nhau.")
+        return first
+    raise UsageError("Cần mật khẩu mới: đặt MBFCARE_NEW_PASSWORD hoặc chạy lệnh ở cửa sổ "
+                     "dòng lệnh để nhập.")
+
+
+def _user_line(u: Any) -> str:
+    state = "" if u.active else " [đã khóa]"
+    scope = f" – {u.scope}" if u.scope else ""
+    return f"{u.username}\t{u.full_name}\t{u.role_words}{scope}{state}"
+
+
+def _cmd_user(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    from mbfcare.services import accounts
+
+    factory, actor = _open(args), _actor(args)
+    if args.action == "add":
+        if not accounts.has_accounts(factory):
+            if args.role != "admin":
+                raise RuleError("Chưa có tài khoản nào: tạo quản trị đầu tiên trước "
+                                "(mbfcare user add TÊN --name 'Họ tên' --role admin).")
+            dto = accounts.create_first_admin(factory, args.username, args.name,
+                                              _new_password())
+        else:
+            dto = accounts.create_user(factory, actor, username=args.username,
+                                       full_name=args.name, password=_new_password(),
+                                       role=args.role, district=args.district,
+                                       store=args.store)
+        return {**dto.to_json(), "_text": f"Đã tạo người dùng: {_user_line(dto)}"}
+    if args.action == "list":
+        users = accounts.list_users(factory, actor)
+        return {"users": [u.to_json() for u in users],
+                "_text": "\n".join(_user_line(u) for u in users) or "Chưa có người dùng nào."}
+    if args.action == "passwd":
+        old = _password("Mật khẩu hiện tại: ", "MBFCARE_PASSWORD")
+        if old is None:
+            raise UsageError(SIGN_IN_HELP)
+        accounts.change_password(factory, actor, old, _new_password())
+        return {"username": actor.username, "_text": "Đã đổi mật khẩu."}
+    target = accounts.find_user(factory, actor, args.username)
+    if args.action == "reset":
+        dto = accounts.reset_password(factory, actor, target.id, _new_password())
+        text = f"Đã đặt mật khẩu mới cho {dto.username}."
+    else:
+        dto = accounts.set_active(factory, actor, target.id, args.action == "enable")
+        text = ("Đã mở lại" if dto.active else "Đã khóa") + f" tài khoản {dto.username}."
+    return {**dto.to_json(), "_text": text}
 
 
 def _cmd_gui(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
@@ -878,8 +1154,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], dict[str, Any]]] = {
     "report": _cmd_report,
     "sms": _cmd_sms,
     "backup": _cmd_backup,
+    "restore": _cmd_restore,
     "check": _cmd_check,
+    "user": _cmd_user,
+    "audit": _cmd_audit,
 }
+# The window signs in with its own dialog; consolidation reads only the provinces' files.
+# `restore` signs in itself, only when the database it replaces is sound; `backup` copies the
+# file as it is, without opening (creating, migrating) the database.
+_NO_SIGN_IN = frozenset({"gui", "consolidate", "restore", "backup"})
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -890,12 +1173,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     from mbfcare import logs
 
     logs.setup(debug=debug, console=debug)
+    args: argparse.Namespace | None = None
     try:
         try:
             args = _parser().parse_args(argv)
         except SystemExit as exc:  # --help and --version print and stop
             return int(exc.code or 0)
         command = args.command or "gui"
+        if command not in _NO_SIGN_IN:
+            _actor(args)
         result = COMMANDS[command](args, out)
     except MbfCareError as exc:
         if debug:
@@ -912,6 +1198,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"Lỗi không mong đợi: {type(exc).__name__}: {exc}. Chạy lại với --debug để xem "
               "chi tiết và báo cho bộ phận IT.", file=sys.stderr)
         return EXIT_UNEXPECTED
+    finally:
+        # Close the command's connections now (a caller in the same process, such as a
+        # test or a script, may restore or back the file up next).
+        factory = getattr(args, "_factory", None)
+        if factory is not None:
+            factory.kw["bind"].dispose()
     if "_exit" in result:
         return int(result["_exit"])
     text = result.pop("_text", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,16 +14,28 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare import paths
+from mbfcare import backup_files, paths
+from mbfcare.backup_files import BackupFile, BackupPolicy
 from mbfcare.errors import StorageError, UsageError
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another one before the user is told the database is busy."""
+BUSY_TIMEOUT_ENV = "MBFCARE_BUSY_TIMEOUT_MS"
+"""Overrides `BUSY_TIMEOUT_MS` (tests make it short; an office with slow disks longer)."""
+
+
+def busy_timeout_ms() -> int:
+    """`MBFCARE_BUSY_TIMEOUT_MS` when it is a whole number of milliseconds, else 10 s."""
+    value = os.environ.get(BUSY_TIMEOUT_ENV, "")
+    return int(value) if value.isdigit() else BUSY_TIMEOUT_MS
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # A printed receipt must never describe a handover that a power cut rolled back.
     cursor.execute("PRAGMA synchronous=FULL")
@@ -80,12 +93,30 @@ def make_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms() / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "checkin", _sqlite_checkin)
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(parsed)
     return create_engine(url, pool_pre_ping=True)
+
+
+def _postgres_engine(parsed: URL) -> Engine:
+    """A PostgreSQL engine through psycopg 3, whatever driver the URL names (or none)."""
+    if parsed.drivername in ("postgresql", "postgres"):
+        # A plain `postgresql://` would pick psycopg2, which MBF Care does not install.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(
+            parsed, pool_pre_ping=True,
+            # Each workstation names itself in the server's activity view.
+            connect_args={"application_name": "MBF Care", "connect_timeout": 10})
+    except ModuleNotFoundError as exc:
+        raise UsageError(
+            "Thiếu thư viện kết nối PostgreSQL (psycopg); cài bằng lệnh "
+            "'pip install \"mbfcare[postgres]\"' rồi mở lại.") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -167,6 +198,34 @@ def backup_sqlite(source: Path, target: Path) -> Path:
     return target
 
 
+def make_backup(database: Path, kind: str, policy: BackupPolicy | None = None,
+                now: dt.datetime | None = None) -> BackupFile:
+    """A verified backup of `database` in the policy's folder, then the old ones thinned.
+
+    Args:
+        database: the SQLite file.
+        kind: why (`backup_files.KINDS`), part of the file name.
+        policy: folder and counts (default: the stored settings).
+        now: the time in the name (default: now).
+
+    Raises:
+        StorageError: the copy could not be made or is not sound; nothing was kept.
+    """
+    policy = policy or BackupPolicy.current()
+    when = (now or dt.datetime.now()).replace(microsecond=0)
+    try:
+        policy.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"Không tạo được thư mục sao lưu '{policy.folder}' ({exc}); chọn "
+                           "thư mục khác trong Cài đặt > Cơ sở dữ liệu.") from exc
+    target = backup_files.next_backup_path(database, policy.folder, kind, when)
+    backup_sqlite(database, target)
+    gone = backup_files.prune_backups(database, policy, when)
+    logger.info("backup (%s) written to %s; %d old backup(s) removed", kind or "automatic",
+                target, len(gone))
+    return BackupFile(target, when, kind, target.stat().st_size)
+
+
 def migrate(engine: Engine, url: str) -> bool:
     """Bring the database to the newest schema, backing an older SQLite file up first.
 
@@ -183,9 +242,8 @@ def migrate(engine: Engine, url: str) -> bool:
             return False
         path = sqlite_path(url)
         if current is not None and path is not None and path.exists():
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            backup = backup_sqlite(path, paths.backups_dir() / f"truoc-nang-cap-{stamp}.sqlite")
-            logger.info("backup before migration: %s", backup)
+            backup = make_backup(path, backup_files.BEFORE_MIGRATION)
+            logger.info("backup before migration: %s", backup.file)
         with engine.begin() as conn:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = conn
@@ -198,9 +256,32 @@ def migrate(engine: Engine, url: str) -> bool:
         ) from exc
 
 
+def check_location(url: str) -> None:
+    """Refuse an SQLite file on a network share, a network drive or a cloud-synced folder.
+
+    Two machines writing one SQLite file through a share, or a sync client copying it while
+    it is written, corrupt it; `MBFCARE_ALLOW_SHARED_FOLDER=1` lets an administrator who
+    knows the risk through.
+
+    Raises:
+        StorageError: the sentence naming the place and what to do instead.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    problem = paths.shared_folder_problem(path)
+    if problem is not None:
+        raise StorageError(problem)
+
+
 def open_database(url: str | None = None) -> tuple[Engine, sessionmaker[Session]]:
-    """Engine and session factory for `url` (default database if None), migrated to head."""
+    """Engine and session factory for `url` (default database if None), migrated to head.
+
+    Raises:
+        StorageError: the file is on a shared folder, or cannot be opened or migrated.
+    """
     url = url or paths.default_db_url()
+    check_location(url)
     engine = make_engine(url)
     migrate(engine, url)
     return engine, make_session_factory(engine)

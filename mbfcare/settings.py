@@ -12,12 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from mbfcare import paths
+from mbfcare.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 LANGUAGES = ("vi", "en")
 FILE_NAME = "settings.toml"
+
+# Bounds of the backup settings: (smallest, largest); defaults follow Anki's spirit with the
+# issue's floor of 7 daily, 4 weekly and 6 monthly backups.
+BACKUP_LIMITS = {
+    "keep_daily": (1, 365),
+    "keep_weekly": (0, 520),
+    "keep_monthly": (0, 240),
+    "backup_minutes": (5, 24 * 60),
+}
 
 
 @dataclass(frozen=True)
@@ -26,10 +36,21 @@ class Settings:
 
     Attributes:
         language: `vi` (the source language) or `en`.
+        backup_folder: where SQLite backups go ("" = `<data folder>/backups`).
+        keep_daily: backups kept one per day, for this many days that have one.
+        keep_weekly: then one per week, for this many weeks.
+        keep_monthly: then one per month, for this many months.
+        backup_minutes: while the window is open, back up at least this often when the
+            database changed.
         version: the file format version these values follow.
     """
 
     language: str = "vi"
+    backup_folder: str = ""
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    keep_monthly: int = 6
+    backup_minutes: int = 30
     version: int = SETTINGS_VERSION
 
 
@@ -46,7 +67,16 @@ def _upgrade_v0(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "language": language, "version": 1}
 
 
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _upgrade_v0}
+def _upgrade_v1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added the backup settings; an older file gets their defaults."""
+    defaults = Settings()
+    added = {name: getattr(defaults, name) for name in
+             ("backup_folder", "keep_daily", "keep_weekly", "keep_monthly", "backup_minutes")}
+    return {**added, **raw, "version": 2}
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    0: _upgrade_v0, 1: _upgrade_v1}
 
 
 def _upgrade(raw: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +101,33 @@ def _from_raw(raw: dict[str, Any]) -> Settings:
     if language not in LANGUAGES:
         logger.warning("settings: unknown language %r, using %r", language, defaults.language)
         language = defaults.language
-    return replace(defaults, language=language)
+    folder = raw.get("backup_folder", defaults.backup_folder)
+    if not isinstance(folder, str):
+        logger.warning("settings: backup_folder %r is not a path, using the default", folder)
+        folder = defaults.backup_folder
+    counts: dict[str, int] = {}
+    for name, (low, high) in BACKUP_LIMITS.items():
+        value = raw.get(name, getattr(defaults, name))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            logger.warning("settings: %s = %r is not a whole number from %d to %d, using %d",
+                           name, value, low, high, getattr(defaults, name))
+            value = getattr(defaults, name)
+        counts[name] = value
+    return replace(defaults, language=language, backup_folder=folder, **counts)
+
+
+def validate_backup_settings(settings: Settings) -> list[str]:
+    """Sentences naming each backup setting out of bounds (empty when all are fine)."""
+    labels = {"keep_daily": "Số bản sao lưu giữ theo ngày",
+              "keep_weekly": "Số bản sao lưu giữ theo tuần",
+              "keep_monthly": "Số bản sao lưu giữ theo tháng",
+              "backup_minutes": "Số phút giữa hai lần tự sao lưu"}
+    problems = []
+    for name, (low, high) in BACKUP_LIMITS.items():
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(f"{labels[name]} phải từ {low} đến {high}, không phải {value!r}.")
+    return problems
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -112,7 +168,14 @@ def dumps(settings: Settings) -> str:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write the settings atomically (a crash never leaves half a file)."""
+    """Write the settings atomically (a crash never leaves half a file).
+
+    Raises:
+        ValidationError: a backup setting is out of bounds; nothing was written.
+    """
+    problems = validate_backup_settings(settings)
+    if problems:
+        raise ValidationError(" ".join(problems))
     path = path or settings_path()
     settings = replace(settings, version=SETTINGS_VERSION)
     fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=path.parent)
@@ -123,4 +186,6 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    logger.info("settings saved: language=%s", settings.language)
+    logger.info("settings saved: language=%s, backups kept %d/%d/%d, every %d min",
+                settings.language, settings.keep_daily, settings.keep_weekly,
+                settings.keep_monthly, settings.backup_minutes)

@@ -7,8 +7,26 @@ from typing import Self
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-from mbfcare.errors import StorageError
+from mbfcare.errors import ConflictError, StorageError
+
+BUSY_TEXT = "Cơ sở dữ liệu đang bận vì máy khác đang ghi; thử lại sau ít phút."
+RACED_TEXT = ("Máy khác vừa sửa đúng dữ liệu này cùng lúc nên thay đổi của bạn chưa được lưu; "
+              "mở lại để xem bản mới rồi làm lại.")
+# PostgreSQL's "serialization failure" and "deadlock detected": a race, not a broken server.
+_RACE_SQLSTATES = {"40001", "40P01"}
+
+
+def storage_error(exc: OperationalError) -> StorageError:
+    """The sentence for a database that refused to work: busy (locked) or unusable."""
+    reason = str(exc.orig)
+    if "locked" in reason or "busy" in reason:
+        # The busy timeout (10 s) already ran out: another writer holds the file.
+        return StorageError(BUSY_TEXT)
+    return StorageError(
+        f"Cơ sở dữ liệu không dùng được lúc này ({reason}). Kiểm tra chỗ trống trên đĩa và "
+        "quyền ghi, rồi thử lại sau ít phút.")
 
 
 class UnitOfWork:
@@ -33,9 +51,13 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         self.session = self._session_factory()
         if self._write:
-            self.session.connection(
-                execution_options={"mbfcare_write": True, "mbfcare_bulk": self._bulk}
-            )
+            try:
+                self.session.connection(
+                    execution_options={"mbfcare_write": True, "mbfcare_bulk": self._bulk}
+                )
+            except OperationalError as exc:  # BEGIN IMMEDIATE waited the busy timeout out
+                self.session.close()
+                raise storage_error(exc) from exc
         return self
 
     def __exit__(
@@ -48,10 +70,13 @@ class UnitOfWork:
             self.session.rollback()
         finally:
             self.session.close()
+        if isinstance(exc, StaleDataError):
+            # Another session saved the same row between our read and our write.
+            raise ConflictError(RACED_TEXT) from exc
         if isinstance(exc, OperationalError):
-            raise StorageError(
-                f"Cơ sở dữ liệu đang bận hoặc không ghi được ({exc.orig}). Thử lại sau ít phút."
-            ) from exc
+            if getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES:
+                raise ConflictError(RACED_TEXT) from exc
+            raise storage_error(exc) from exc
 
     def commit(self) -> None:
         """Make the work of this unit permanent."""

@@ -51,7 +51,7 @@ PAGES = {  # output name: (print kind, pages to render, filters)
 
 def _seed(url: str) -> None:
     _, factory = open_database(url)
-    programme_id = create_programme(factory, default_programme_spec())
+    programme_id = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     with factory.begin() as session:
         run = ImportRun(programme_id=programme_id, kind="subscribers", file_name="thang3.xlsx",
                         file_sha256="0" * 64, user="Lan")
@@ -68,7 +68,7 @@ def _seed(url: str) -> None:
             session.flush()
             for cycle, amount in zip((201612, 201611, 201610), charges, strict=True):
                 session.add(Charge(subscriber_id=sub.id, cycle=cycle, amount=amount))
-    classify_batch(factory, programme_id=programme_id, batch=1, user="Lan")
+    classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("Lan"))
     admin = Actor("Nguyễn Thị Lan", "admin")
     stock.move_stock(factory, "receive", "balo-keo", 5, actor=admin)
     care_work.record_handover(factory, "0901234567", actor=admin, item_code="balo-keo",

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402 - after the pl
 
 from mbfcare import APP_NAME, ORG_NAME  # noqa: E402
 from mbfcare.db import describe, open_database  # noqa: E402
+from mbfcare.domain.actors import Actor  # noqa: E402
 from mbfcare.io.synthetic import generate_subscribers, write_xlsx  # noqa: E402
 from mbfcare.services.classification import classify_batch  # noqa: E402
 from mbfcare.services.importing import import_subscribers  # noqa: E402
@@ -171,15 +172,16 @@ def main() -> int:
 
         full_url = f"sqlite:///{(tmp / 'main.sqlite').as_posix()}"
         engine, factory = open_database(full_url)
-        create_programme(factory, default_programme_spec())
+        create_programme(factory, default_programme_spec(), actor=Actor("test"))
         subs = generate_subscribers(3000, seed=7)
         extract = write_xlsx(tmp / "trich_xuat_thang_05.xlsx", subs, seed=7)
         care = extract.care_month
         care_month = care if isinstance(care, str) else f"{care[1]:02d}/{care[0]}"
-        result = import_subscribers(factory, extract.path, batch=1, care_month=care_month)
+        result = import_subscribers(factory, extract.path, batch=1, care_month=care_month,
+                                    actor=Actor("test"))
         print(f"imported {result.imported} subscribers, rejected {result.rejected}")
-        classify_batch(factory, batch=1, care_month=care_month, plan={1: 300})
-        classify_batch(factory, batch=2, care_month=care_month, dry_run=True)
+        classify_batch(factory, batch=1, care_month=care_month, plan={1: 300}, actor=Actor("test"))
+        classify_batch(factory, batch=2, care_month=care_month, dry_run=True, actor=Actor("test"))
         work = record_synthetic_work(factory, programme_id=1, batch=1, seed=5)
         print(f"recorded {work}")
         _sections(app, factory, full_url, extract.path, args.out)

@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.models import Charge, ImportRun, Subscriber
 from mbfcare.services.classification import classify_batch
 
@@ -53,5 +54,5 @@ def seed_listed(factory: sessionmaker[Session], programme_id: int) -> sessionmak
             session.flush()
             for cycle, amount in zip(CYCLES, charges, strict=True):
                 session.add(Charge(subscriber_id=sub.id, cycle=cycle, amount=amount))
-    classify_batch(factory, programme_id=programme_id, batch=1, user="lan")
+    classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("lan"))
     return factory

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from mbfcare.db import make_engine, make_session_factory, migrate
+from mbfcare.domain.actors import Actor
 from mbfcare.services.programmes import create_programme, default_programme_spec
 
 # A PostgreSQL server the database tests also run against (`.ci/run` starts one), given as
@@ -34,9 +35,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """
     if "backend" not in metafunc.fixturenames:
         return
-    backends: list[object] = ["sqlite"]
+    marker = metafunc.definition.get_closest_marker
+    backends: list[object] = [] if marker("postgres_only") else ["sqlite"]
     on_gui = {"qtbot", "qapp"} & set(metafunc.fixturenames)
-    if PG_ADMIN_URL and not on_gui and metafunc.definition.get_closest_marker("sqlite_only") is None:
+    if PG_ADMIN_URL and not on_gui and marker("sqlite_only") is None:
         backends.append(pytest.param("postgres", marks=pytest.mark.postgres))
     metafunc.parametrize("backend", backends)
 
@@ -160,4 +162,4 @@ def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def programme_id(factory: sessionmaker[Session]) -> int:
     """The source document's programme, created in the test database."""
-    return create_programme(factory, default_programme_spec())
+    return create_programme(factory, default_programme_spec(), actor=Actor("test"))

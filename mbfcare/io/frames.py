@@ -105,8 +105,9 @@ def read_workbook_sheet(path: Path, sheet: str, sheet_part: str | None) -> Sheet
         del data, reader
         release_memory()
     except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot read"
+        detail = " ".join(str(exc).split()).split(" Context:")[0][:160]
         raise ImportFileError(
-            f"Không đọc được sheet '{sheet}' của tệp {path.name} ({exc}). Mở bằng Excel, lưu "
+            f"Không đọc được sheet '{sheet}' của tệp {path.name} ({detail}). Mở bằng Excel, lưu "
             "lại dạng .xlsx rồi nhập lại."
         ) from exc
     return SheetFrame(_name_columns(frame), _xlsx_first_row(path, sheet_part), first_column)
@@ -160,13 +161,27 @@ def read_csv_frame(path: Path, fmt: CsvFormat) -> SheetFrame:
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() and fmt.encoding in ("utf-8", "utf-8-sig"):
             return read_csv_frame(path, CsvFormat("cp1258", fmt.delimiter, fmt.legacy))
-        raise ImportFileError(
-            f"Tệp {path.name} không đọc được dạng CSV ({exc}). Mở bằng Excel, lưu lại dạng CSV "
-            "UTF-8 rồi nhập lại."
-        ) from exc
+        raise _csv_error(path, exc) from exc
     except pl.exceptions.PolarsError as exc:
-        raise ImportFileError(
-            f"Tệp {path.name} không đọc được dạng CSV ({exc}). Mở bằng Excel, lưu lại dạng CSV "
-            "UTF-8 rồi nhập lại."
-        ) from exc
+        raise _csv_error(path, exc) from exc
     return SheetFrame(frame, 1, 0)
+
+
+_COLUMN_NUMBER = re.compile(r"column number (\d+)")
+_OFFSET = re.compile(r"offset in the file is (\d+) bytes")
+
+
+def _csv_error(path: Path, exc: Exception) -> ImportFileError:
+    """polars' several-paragraph message turned into one sentence that says where."""
+    text = str(exc)
+    column, offset = _COLUMN_NUMBER.search(text), _OFFSET.search(text)
+    where = "".join([f", cột {column.group(1)}" if column else "",
+                     f", khoảng byte {offset.group(1)}" if offset else ""])
+    if "not properly escaped" in text or "quote" in text.lower():
+        what = "một ô mở dấu nháy kép (\") mà không đóng, thường do tệp bị cắt ngang"
+    else:
+        what = " ".join(text.split("\n")[0].split())[:120]
+    return ImportFileError(
+        f"Tệp {path.name} không đọc được dạng CSV ({what}{where}). Mở bằng Excel, lưu lại dạng "
+        "CSV UTF-8 rồi nhập lại."
+    )

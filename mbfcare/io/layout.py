@@ -11,6 +11,9 @@ from mbfcare.domain.headers import ChargeHeader, header_key, match_field, parse_
 from mbfcare.domain.vntext import fold
 
 HEADER_SCAN_ROWS = 40
+# Fields whose column must be unambiguous: two visible columns for one of them would make
+# the import pick one silently (the number, or the status that decides eligibility).
+KEY_FIELDS = frozenset({"msisdn", "subscriber_type", "status"})
 
 # Lines that close a list: totals and the signature block (folded, without diacritics).
 _TOTALS = re.compile(r"^(tong cong|tong so|tong|cong|total|grand total)\b")
@@ -31,6 +34,8 @@ class ColumnMap:
     fields: dict[str, int] = field(default_factory=dict)
     charges: dict[int, ChargeHeader] = field(default_factory=dict)  # column -> header
     ignored: list[str] = field(default_factory=list)
+    # Key fields named by two visible columns: field -> those columns (an ambiguous list)
+    doubled: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _text(cell: Any) -> str:
@@ -96,13 +101,16 @@ def header_at(
     """
     _, fields, charges = score_header(cells)
     chosen: dict[str, int] = {}
+    doubled: dict[str, list[int]] = {}
     for name, columns in fields.items():
         visible = [c for c in columns if c + first_column not in hidden]
         chosen[name] = (visible or columns)[0]
+        if name in KEY_FIELDS and len(visible) > 1:
+            doubled[name] = visible
     used = set(chosen.values()) | set(charges)
     headers = [_text(c) for c in cells]
     ignored = [h for i, h in enumerate(headers) if h and i not in used]
-    return ColumnMap(number, headers, chosen, charges, ignored)
+    return ColumnMap(number, headers, chosen, charges, ignored, doubled)
 
 
 def is_blank_row(cells: Sequence[Any]) -> bool:

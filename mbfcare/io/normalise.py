@@ -174,6 +174,23 @@ def msisdn_column(raw: pl.Series) -> tuple[ColumnResult, pl.Series, pl.Series]:
     return numbers, ported.fill_null(False), original
 
 
+# No monthly charge comes near 10^12 đồng; above it a value is a typo or junk (and would
+# not fit the 64-bit columns of the frame and the database).
+MAX_CHARGE = 10**12
+
+
+def parse_charge(value: object) -> int | None:
+    """`parse_money`, refusing amounts no bill can have.
+
+    Raises:
+        ValueProblem: code ``bad_money``.
+    """
+    amount = parse_money(value)
+    if amount is not None and amount > MAX_CHARGE:
+        raise ValueProblem("bad_money", value)
+    return amount
+
+
 def money_column(raw: pl.Series) -> ColumnResult:
     """Charges in whole đồng (None when blank)."""
     text = raw.str.strip_chars()
@@ -185,7 +202,7 @@ def money_column(raw: pl.Series) -> ColumnResult:
                                                                                       literal=True))
         .otherwise(None).cast(pl.Int64)
     ).to_series()
-    return _with_fallback(raw, fast, parse_money, pl.Int64())
+    return _with_fallback(raw, fast, parse_charge, pl.Int64())
 
 
 def id_number_column(raw: pl.Series) -> ColumnResult:

@@ -10,6 +10,8 @@ from typing import Any
 
 import xlsxwriter
 
+from mbfcare.io.safe_cells import safe_text, xlsxwriter_options
+
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
@@ -32,14 +34,14 @@ def write_rejects(
 ) -> Path:
     """Write `rows` to `folder/<source>_tu-choi_<time>.xlsx` and return its path.
 
-    Every original value is written as text (`write_string`), so a cell that starts with `=`
-    stays what the extract said and never becomes a formula. xlsxwriter streams the rows
-    (a file with thousands of rejects takes a fraction of a second).
+    Every original value is written as text (`write_string`, through `safe_text`), so a cell
+    that starts with `=` never becomes a formula, now or when edited in Excel. xlsxwriter
+    streams the rows (a file with thousands of rejects takes a fraction of a second).
     """
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     stem = _UNSAFE_NAME.sub("_", source.stem)[:80]
     target = folder / f"{stem}_tu-choi_{stamp}.xlsx"
-    workbook = xlsxwriter.Workbook(str(target), {"constant_memory": True})
+    workbook = xlsxwriter.Workbook(str(target), xlsxwriter_options(constant_memory=True))
     try:
         out = workbook.add_worksheet("Dòng bị từ chối")
         bold = workbook.add_format({"bold": True, "bg_color": "#FDE9E7", "text_wrap": True})
@@ -70,7 +72,7 @@ def write_rejects(
                     continue
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
-                out.write_string(line, col, str(value))
+                out.write_string(line, col, safe_text(str(value)))
         out.autofilter(0, 0, len(rows), len(titles) - 1)
     finally:
         workbook.close()

@@ -2,7 +2,9 @@
 
 `.xlsx`/`.xlsm`/`.xls` are read with python-calamine (the file is parsed once, in Rust);
 CSV with the stdlib reader, streamed. Whole-file problems (not a spreadsheet, encrypted,
-corrupt, too large, a zip bomb) raise `ImportFileError` before anything is stored.
+corrupt, too large, a zip bomb, an XML part declaring a DTD, a sheet beyond Excel's grid, a
+CSV mixing encodings or with a line over 1 MB) raise `ImportFileError`, one sentence naming
+the file (and the part, line or column), before anything is read into memory or stored.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import hashlib
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +38,29 @@ MAX_UNZIPPED_BYTES = 4 * 1024 * 1024 * 1024
 MAX_ZIP_RATIO = 150  # real workbooks compress about 5-15 times
 CSV_SNIFF_LINES = 60
 
+CSV_MAX_LINE = 1024 * 1024  # a real row is a few hundred bytes; 1 MB is no list
+# Excel's grid: a sheet beyond it is no export of any real system (and would make the reader
+# allocate rows x columns cells).
+MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_COLUMNS = 16_384
+# A worksheet part bigger than this, compressed as real ones are (5-15 times), is not
+# scanned cell by cell before reading: the scan would cost seconds on a million-row extract.
+SCAN_ALWAYS_BYTES = 32 * 1024 * 1024
+SCAN_RATIO = 25
+
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Files people pick by mistake, named after what they are.
+_OTHER_FILES = (
+    (b"%PDF", "tệp PDF"),
+    (b"\x89PNG", "một ảnh PNG"),
+    (b"\xff\xd8\xff", "một ảnh JPEG"),
+    (b"GIF8", "một ảnh GIF"),
+    (b"Rar!", "tệp nén RAR"),
+    (b"7z\xbc\xaf", "tệp nén 7-Zip"),
+    (b"\x1f\x8b", "tệp nén gzip"),
+    (b"MZ", "một chương trình Windows"),
+    (b"\x7fELF", "một chương trình"),
+)
 _ZIP_MAGIC = b"PK\x03\x04"
 _ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
 
@@ -83,10 +108,7 @@ class TableFile:
         try:
             data = self._workbook.get_sheet_by_name(sheet)
         except (CalamineError, ValueError) as exc:
-            raise ImportFileError(
-                f"Không đọc được sheet '{sheet}' của tệp {self.path.name} ({exc}). "
-                "Mở tệp bằng Excel, lưu lại rồi nhập lại."
-            ) from exc
+            raise reader_error(self.path, exc, sheet) from exc
         start = data.start
         hidden, legacy = frozenset[int](), None
         if self.kind == "xlsx":
@@ -144,24 +166,32 @@ def open_table(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> TableFile:
         ImportFileError: missing, empty, too large, encrypted, corrupt, unsafe or not a table.
     """
     name = path.name
+    if path.is_dir():
+        raise ImportFileError(
+            f"{path} là một thư mục, không phải tệp danh sách. Chọn tệp .xlsx hoặc .csv "
+            "trong thư mục đó."
+        )
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
-            head = handle.read(8)
+            head = handle.read(16)
     except FileNotFoundError as exc:
         raise ImportFileError(f"Không tìm thấy tệp {path}. Kiểm tra lại đường dẫn.") from exc
+    except PermissionError as exc:
+        raise ImportFileError(
+            f"Không có quyền đọc tệp {name} ({path.parent}). Đóng tệp trong Excel hoặc nhờ IT "
+            "cấp quyền đọc rồi thử lại."
+        ) from exc
     except OSError as exc:
         raise ImportFileError(
             f"Không mở được tệp {name} ({exc.strerror}). Đóng tệp trong Excel rồi thử lại."
         ) from exc
-    if path.is_dir():
-        raise ImportFileError(f"{path} là một thư mục, không phải tệp danh sách.")
     if size == 0:
         raise ImportFileError(f"Tệp {name} rỗng.")
     if size > max_bytes:
         raise ImportFileError(
-            f"Tệp {name} quá lớn ({size / 1024 / 1024:.0f} MB, tối đa "
-            f"{max_bytes / 1024 / 1024:.0f} MB). Chia danh sách thành nhiều tệp."
+            f"Tệp {name} quá lớn ({_n(size)} byte, tối đa {_n(max_bytes // 1024 // 1024)} MB). "
+            "Chia danh sách thành nhiều tệp rồi nhập từng tệp."
         )
     sha = file_digest(path)
     if head.startswith(_ZIP_MAGIC):
@@ -174,7 +204,18 @@ def open_table(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> TableFile:
                     f"Tệp {name} được đặt mật khẩu. Mở bằng Excel, bỏ mật khẩu, lưu lại rồi nhập."
                 )
         return _open_workbook(path, "xls", sha, size)
+    for magic, what in _OTHER_FILES:
+        if head.startswith(magic):
+            raise ImportFileError(
+                f"Tệp {name} là {what}, không phải bảng tính hay tệp CSV. Chọn tệp danh sách "
+                "(.xlsx, .xls hoặc .csv)."
+            )
     fmt = _sniff_csv(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise ImportFileError(
+            f"Tệp {name} mang đuôi {path.suffix} nhưng không phải bảng tính Excel (nội dung là "
+            "văn bản). Nếu là danh sách CSV, đổi đuôi tệp thành .csv rồi nhập lại."
+        )
     return TableFile(path, "csv", sha, size, [path.stem], _csv=fmt)
 
 
@@ -185,11 +226,24 @@ def _open_workbook(path: Path, kind: str, sha: str, size: int) -> TableFile:
             m.name for m in workbook.sheets_metadata if str(m.typ).endswith("WorkSheet")
         ] or list(workbook.sheet_names)
     except (CalamineError, ValueError, OSError) as exc:
-        raise ImportFileError(
-            f"Tệp {path.name} bị hỏng hoặc không phải bảng tính Excel ({exc}). "
-            "Mở bằng Excel, lưu lại dạng .xlsx rồi nhập lại."
-        ) from exc
+        raise reader_error(path, exc) from exc
     return TableFile(path, kind, sha, size, names, _workbook=workbook)
+
+
+def reader_error(path: Path, exc: BaseException, sheet: str | None = None) -> ImportFileError:
+    """The refusal for a workbook its reader gave up on, in one line."""
+    detail = " ".join(str(exc).split())
+    if "declared uncompressed size" in detail:
+        return ImportFileError(
+            f"Tệp {path.name} bị từ chối: một phần của tệp giải nén ra lớn hơn kích thước nó "
+            "khai báo, dấu hiệu của tệp độc hại (zip bomb). Lưu lại từ Excel rồi nhập lại."
+        )
+    detail = detail.split(" Context:")[0][:160]
+    where = f"sheet '{sheet}' của tệp {path.name}" if sheet else f"tệp {path.name}"
+    return ImportFileError(
+        f"Không đọc được {where}: tệp bị hỏng hoặc không phải bảng tính Excel ({detail}). "
+        "Mở bằng Excel, lưu lại dạng .xlsx rồi nhập lại."
+    )
 
 
 def _check_zip(path: Path) -> None:
@@ -213,8 +267,146 @@ def _check_zip(path: Path) -> None:
         raise ImportFileError(
             f"Tệp {path.name} bị từ chối: khi giải nén lớn bất thường "
             f"({unzipped / 1024 / 1024:.0f} MB từ {packed / 1024 / 1024:.1f} MB), có thể là tệp "
-            "độc hại."
+            "độc hại (zip bomb). Lưu lại từ Excel rồi nhập lại."
         )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    _check_prolog(path, archive, info)
+            for info in archive.infolist():
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    ratio = info.file_size / max(info.compress_size, 1)
+                    if info.file_size <= SCAN_ALWAYS_BYTES or ratio > SCAN_RATIO:
+                        _check_grid(path, archive, info)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        detail = " ".join(str(exc).split())[:120]
+        if "CRC" in detail:
+            # Also what a member that decompresses beyond its declared size looks like.
+            raise ImportFileError(
+                f"Tệp {path.name} bị từ chối: một phần của tệp không khớp kích thước và mã "
+                f"kiểm tra nó khai báo ({detail}): tệp hỏng hoặc độc hại (zip bomb). Lưu lại từ "
+                "Excel rồi nhập lại."
+            ) from exc
+        raise ImportFileError(
+            f"Tệp {path.name} bị hỏng (không giải nén được: {detail}). Lưu lại từ Excel rồi "
+            "nhập lại."
+        ) from exc
+
+
+_PROLOG_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
+_DOCTYPE = re.compile(rb"\s*<!DOCTYPE", re.I)
+
+
+def _check_prolog(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse a part that declares a DTD: Excel never writes one, and a DTD is how entity
+    expansion ("billion laughs") and external entities (XXE) get in.
+
+    A DTD may only stand before the root element, so reading the prolog (declarations,
+    comments, processing instructions) is enough; a prolog longer than 1 MB is refused too.
+    """
+    with archive.open(info) as handle:
+        head = handle.read(1 << 20)
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[3:]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
+    pos = 0
+    while True:
+        match = _PROLOG_ITEM.match(head, pos)
+        if match is None:
+            break
+        pos = match.end()
+    if _DOCTYPE.match(head, pos) or (len(head) >= 1 << 20 and pos >= len(head) - 16):
+        raise ImportFileError(
+            f"Tệp {path.name} bị từ chối: phần {info.filename} có khai báo DTD/thực thể XML "
+            "(Excel không bao giờ ghi), dấu hiệu của tệp độc hại. Mở tệp bằng Excel, lưu lại "
+            "rồi nhập lại."
+        )
+
+
+# A reference beyond the grid has 3+ letters or 7+ digits: one pass finds those rare cells
+# (the literal prefix keeps the scan at C speed; single quotes are looked for only if present).
+_FAR_REF = re.compile(rb'r="(?:[A-Z]{3,}\d*|[A-Z]{0,2}\d{7,})')
+_FAR_REF_SINGLE = re.compile(rb"r='(?:[A-Z]{3,}\d*|[A-Z]{0,2}\d{7,})")
+_REF_PARTS = re.compile(rb"r=.([A-Z]*)(\d*)")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def _check_grid(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse a worksheet that goes beyond Excel's grid (1,048,576 rows, 16,384 columns).
+
+    The reader builds a rectangle of every row and column up to the farthest cell, so one
+    cell at row 10,000,000 or a row of 2,000,000 cells would take gigabytes (and, for the
+    row, minutes). Cells normally carry their reference (`r="B7"`); rows and cells without
+    one are counted one after the other, as the reader places them.
+    """
+    rows = 0
+    tail = b""
+    with archive.open(info) as handle:
+        while True:
+            block = handle.read(16 << 20)
+            if not block:
+                break
+            data = tail + block
+            cut = data.rfind(b">") + 1
+            data, tail = data[:cut], data[cut:]
+            if rows == 0:
+                _check_dimension(path, info, data)
+            far = _FAR_REF.findall(data)
+            if b"r='" in data:
+                far += _FAR_REF_SINGLE.findall(data)
+            for ref in far:
+                parts = _REF_PARTS.match(ref)
+                assert parts is not None
+                letters, number = parts.groups()
+                if number and int(number) > MAX_SHEET_ROWS:
+                    _grid_refused(path, info, f"có ô ở dòng {_n(int(number))}")
+                if letters and _column_index(letters) + 1 > MAX_SHEET_COLUMNS:
+                    _grid_refused(path, info, f"có ô ở cột {letters.decode()}")
+            # `<x:row>` (a namespace prefix) is rare: only then the slower exact count.
+            rows += len(_ROW_TAG.findall(data)) if b":row" in data else data.count(b"<row")
+            if rows > MAX_SHEET_ROWS:
+                _grid_refused(path, info, f"có hơn {_n(MAX_SHEET_ROWS)} dòng")
+            cells = data.count(b"<c ") + data.count(b"<c>") + data.count(b":c ")
+            with_ref = data.count(b'<c r="') + data.count(b':c r="')
+            if cells > with_ref:
+                _check_row_widths(path, info, data)
+
+
+_DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\s+ref=["'][A-Z]*\d*:?([A-Z]*)(\d*)["']""")
+
+
+def _check_dimension(path: Path, info: zipfile.ZipInfo, data: bytes) -> None:
+    """The sheet's declared size (the reader reserves memory for it) must fit Excel's grid."""
+    match = _DIMENSION.search(data, 0, 1 << 16)
+    if match is None:
+        return
+    letters, number = match.groups()
+    if number and int(number) > MAX_SHEET_ROWS:
+        _grid_refused(path, info, f"khai báo {_n(int(number))} dòng")
+    if letters and _column_index(letters) + 1 > MAX_SHEET_COLUMNS:
+        _grid_refused(path, info, f"khai báo cột cuối {letters.decode()}")
+
+
+def _check_row_widths(path: Path, info: zipfile.ZipInfo, data: bytes) -> None:
+    """Cells without a reference: none of the rows of `data` may hold more than 16,384."""
+    for row in re.split(rb"</(?:\w+:)?row>", data):
+        if len(row) > MAX_SHEET_COLUMNS * 7 and len(_CELL_TAG.findall(row)) > MAX_SHEET_COLUMNS:
+            _grid_refused(path, info, f"có dòng hơn {_n(MAX_SHEET_COLUMNS)} cột")
+
+
+def _n(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
+
+
+def _grid_refused(path: Path, info: zipfile.ZipInfo, what: str) -> None:
+    raise ImportFileError(
+        f"Tệp {path.name} bị từ chối: {info.filename} {what}, vượt quá giới hạn của Excel "
+        f"({_n(MAX_SHEET_ROWS)} dòng, {_n(MAX_SHEET_COLUMNS)} cột), có thể là tệp độc hại. "
+        "Xuất lại danh sách từ hệ thống rồi nhập lại."
+    )
 
 
 # --- xlsx layout: hidden columns and legacy Vietnamese fonts --------------------------------
@@ -353,6 +545,22 @@ def _xlsx_layout(path: Path, sheet: str) -> tuple[frozenset[int], str | None]:
 # --- CSV ------------------------------------------------------------------------------------
 
 
+# Vietnamese letters in UTF-8 (ạ…ỹ, â ê ô, đ, ơ ư): in a file otherwise Windows-1258 they can
+# only come from a second encoding pasted in.
+_UTF8_VIETNAMESE = re.compile(rb"\xe1[\xba\xbb][\x80-\xbf]|\xc3[\x80-\xbd]|\xc4[\x90\x91]|"
+                              rb"\xc6[\xa0\xa1\xaf\xb0]")
+# Bytes that Windows-1258 leaves undefined.
+_NOT_CP1258 = re.compile(rb"[\x81\x8a\x8d-\x90\x9a\x9d\x9e]")
+
+
+def _mixed(path: Path, offset: int, data: bytes, what: str) -> ImportFileError:
+    line = data.count(b"\n", 0, offset) + 1
+    return ImportFileError(
+        f"Tệp {path.name} trộn nhiều bảng mã: {what} ở dòng {_n(line)}. Mở tệp bằng Excel hoặc "
+        "Notepad, lưu lại dạng CSV UTF-8 rồi nhập lại."
+    )
+
+
 def _detect_encoding(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -367,34 +575,87 @@ def _detect_encoding(path: Path) -> str:
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         checked = 0
+        seen_utf8 = False
+        block = b""
         try:
             for block in iter(lambda: handle.read(1 << 22), b""):
                 if b"\x00" in block:
-                    raise ImportFileError(
-                        f"Tệp {path.name} không phải bảng tính hay tệp CSV (có dữ liệu nhị phân)."
-                    )
+                    raise _nul_error(path, handle, checked, block)
                 # The first blocks decide the encoding; polars' strict UTF-8 reader checks
                 # the rest (and the reader falls back to Windows-1258 if it finds a bad byte).
                 if checked < 8 << 20:
                     decoder.decode(block)
+                    seen_utf8 = seen_utf8 or not block.isascii()
                     checked += len(block)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            good = block[: exc.start]
+            if seen_utf8 or _UTF8_VIETNAMESE.search(good):
+                raise _mixed(path, exc.start, block,
+                             f"phần đầu là UTF-8 nhưng có byte không phải UTF-8 "
+                             f"(0x{block[exc.start]:02X})") from exc
+            sample = block[exc.start:]
+            if len(_UTF8_VIETNAMESE.findall(sample)) >= 2:
+                found = _UTF8_VIETNAMESE.search(sample)
+                assert found is not None
+                raise _mixed(path, exc.start + found.start(), block,
+                             "chữ Windows-1258 lẫn với chữ UTF-8") from exc
+            bad = _NOT_CP1258.search(block)
+            if bad is not None:
+                raise _mixed(path, bad.start(), block,
+                             f"byte 0x{block[bad.start()]:02X} không thuộc UTF-8 hay "
+                             "Windows-1258") from exc
             return "cp1258"
     return encoding
 
 
+def _nul_error(path: Path, handle: IO[bytes], checked: int, block: bytes) -> ImportFileError:
+    """The refusal for a file holding NUL bytes: UTF-16 pasted into text, or binary data."""
+    first = block.index(b"\x00")
+    start = max(0, first - 64)
+    window = block[start: first + 256]
+    half = window[(first - start) % 2::2]
+    if half.count(0) > len(half) // 3:  # every other byte NUL: UTF-16 text
+        line = block.count(b"\n", 0, first) + 1
+        return ImportFileError(
+            f"Tệp {path.name} trộn nhiều bảng mã: có chữ UTF-16 (không có BOM) quanh dòng "
+            f"{_n(line)}. Mở tệp bằng Excel hoặc Notepad, lưu lại dạng CSV UTF-8 rồi nhập lại."
+        )
+    return ImportFileError(
+        f"Tệp {path.name} không phải bảng tính hay tệp CSV (có dữ liệu nhị phân ở byte "
+        f"{_n(checked + first)}). Chọn tệp danh sách (.xlsx, .xls hoặc .csv)."
+    )
+
+
 def _sniff_csv(path: Path) -> CsvFormat:
     encoding = _detect_encoding(path)
+    lines: list[str] = []
     try:
         with path.open("r", encoding=encoding, newline="") as handle:
-            lines = [line for _, line in zip(range(CSV_SNIFF_LINES), handle, strict=False)]
+            for number in range(1, CSV_SNIFF_LINES + 1):
+                line = handle.readline(CSV_MAX_LINE + 1)
+                if not line:
+                    break
+                if len(line) > CSV_MAX_LINE:
+                    raise ImportFileError(
+                        f"Tệp {path.name} có dòng {number} dài hơn "
+                        f"{CSV_MAX_LINE // 1024 // 1024} MB: đây không phải danh sách thuê bao. "
+                        "Kiểm tra đã chọn đúng tệp chưa."
+                    )
+                lines.append(line)
     except UnicodeError as exc:
-        raise ImportFileError(f"Không đọc được chữ trong tệp {path.name} ({exc}).") from exc
+        raise ImportFileError(
+            f"Không đọc được chữ trong tệp {path.name} (bảng mã {encoding}: "
+            f"{' '.join(str(exc).split())[:100]}). Lưu lại dạng CSV UTF-8 rồi nhập lại."
+        ) from exc
     best, best_score = ",", -1
     for delimiter in (",", ";", "\t", "|"):
-        counts = [
-            len(r) for r in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in r)
-        ]
+        try:
+            counts = [
+                len(r) for r in csv.reader(lines, delimiter=delimiter)
+                if any(c.strip() for c in r)
+            ]
+        except csv.Error:
+            continue
         if not counts:
             continue
         widest = max(counts)

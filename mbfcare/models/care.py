@@ -88,8 +88,11 @@ class CareCase(Base):
     outcome_on: Mapped[dt.date | None] = mapped_column(Date)
     outcome_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # Optimistic lock: a save names the version it read and is refused if someone saved since.
+    # Optimistic lock: every ORM update checks and bumps it (two sessions cannot overwrite
+    # each other), and a save that names the version its form read is refused once it moved.
     row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - read once by the mapper
 
 
 class LeftOut(Base):

@@ -148,8 +148,11 @@ class ProfileCollection(Base):
     collected_on: Mapped[dt.date] = mapped_column(Date)
     collected_by: Mapped[str] = mapped_column(String(200), default="")
     exported_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    # Optimistic lock: a save names the version it read and is refused if someone saved since.
+    # Optimistic lock: every ORM update checks and bumps it (two sessions cannot overwrite
+    # each other), and a save that names the version its form read is refused once it moved.
     row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - read once by the mapper
 
 
 class SurveyForm(Base):

@@ -23,6 +23,8 @@ from mbfcare.reports.regional import (
     CHITIET_HEADERS,
     DATE_FORMAT,
     DATETIME_FORMAT,
+    KEY_AUDIT_HASH,
+    KEY_AUDIT_LINE,
     KEY_DIGEST,
     KEY_PROGRAMME,
     KEY_PROVINCE,
@@ -183,6 +185,8 @@ class SourceLine:
     sha256: str
     rows: int
     kept: int
+    audit_line: int | None = None  # the province's audit log line and hash (its ThongTin)
+    audit_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +420,8 @@ class ConsolidatedWriter:
                 (f"Tệp {number} – SHA-256 ChiTiet", source.sha256),
                 (f"Tệp {number} – Số dòng ChiTiet", source.rows),
                 (f"Tệp {number} – Số dòng đã gộp", source.kept),
+                (f"Tệp {number} – {KEY_AUDIT_LINE}", source.audit_line),
+                (f"Tệp {number} – {KEY_AUDIT_HASH}", source.audit_hash),
             ]
         rows.append(("Số tệp không gộp", len(info.refused)))
         rows += [(f"Tệp không gộp {number}", f"{file}: {reason}")

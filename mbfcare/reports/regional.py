@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import xlsxwriter
 from mbfcare.domain.collation import name_sort_key, vietnamese_sort_key
 from mbfcare.domain.programme_spec import DELIVERY_WORDS, GroupRule
 from mbfcare.domain.values import format_money
+from mbfcare.io import safe_cells
 
 __all__ = [
     "CHITIET_HEADERS",
@@ -66,6 +66,10 @@ KEY_PROGRAMME = "Chương trình"
 KEY_YEAR = "Năm"
 KEY_PROVINCE = "Tỉnh/TP"
 KEY_DIGEST = "SHA-256 ChiTiet"
+# The audit log's latest line and hash when the file was exported (issue 8): a rewrite of the
+# log's history after that no longer leads to this hash.
+KEY_AUDIT_LINE = "Nhật ký thao tác đến dòng"
+KEY_AUDIT_HASH = "SHA-256 nhật ký thao tác"
 
 WAREHOUSE = "Kho"  # the office's warehouse, one per database (cli.md, `stock`)
 
@@ -88,11 +92,6 @@ RESULT_OUTCOMES = {"unreachable": "Không liên lạc được", "refused": "T�
                    "moved": "Chuyển đi", "other": "Khác"}
 STEP_COUNT = 6
 
-# OWASP CSV injection: a cell starting with one of these may be read as a formula.
-_FORMULA_START = frozenset("=+-@\t\r")
-# Other control characters would not survive the XML round trip unchanged (CR becomes LF),
-# which would break the digest; they become spaces (after the check above).
-_CONTROLS = {cp: " " for cp in range(32)}
 
 
 # --------------------------------------------------------------------------- DTOs
@@ -201,17 +200,13 @@ class RegionalWritten:
 
 def safe_text(value: str | None) -> str:
     """Imported text made safe for a spreadsheet cell: NFC, a `'` in front of anything that
-    starts like a formula (`=`, `+`, `-`, `@`, tab, CR), control characters as spaces.
+    starts like a formula (`=`, `+`, `-`, `@`, tab, CR; a bare signed number such as
+    `+84 912 345 678` stays as it is), control characters as spaces. Control characters
+    would not survive the XML round trip unchanged (CR becomes LF) and break the digest.
+
+    The one rule of every writer: `mbfcare.io.safe_cells`.
     """
-    if not value:
-        return ""
-    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
-        value = unicodedata.normalize("NFC", value)
-    if value[0] in _FORMULA_START:
-        value = "'" + value
-    if not value.isprintable():
-        value = value.translate(_CONTROLS)
-    return value
+    return safe_cells.safe_text(value)
 
 
 def delivery_text(delivery: str | None) -> str:
@@ -359,6 +354,8 @@ def write_regional(
     exported_at: dt.datetime,
     version: str,
     exported_by: str = "",
+    audit_line: int = 0,
+    audit_hash: str = "",
 ) -> RegionalWritten:
     """Write the regional workbook to `path` (overwritten); runs on a worker, no UI calls.
 
@@ -369,6 +366,8 @@ def write_regional(
         exported_at: the export time (local, naive) printed in ThongTin.
         version: the software version printed in ThongTin.
         exported_by: who exported, printed in ThongTin.
+        audit_line: the audit log's latest line, printed in ThongTin.
+        audit_hash: that line's hash (the head of the chain), printed in ThongTin.
 
     Returns:
         Data rows per sheet and the `SHA-256 ChiTiet` digest written in ThongTin.
@@ -378,14 +377,15 @@ def write_regional(
         "strings_to_numbers": False,
     })
     try:
-        return _write_book(book, programme, rows, exported_at, version, exported_by)
+        return _write_book(book, programme, rows, exported_at, version, exported_by,
+                           (audit_line, audit_hash))
     finally:
         book.close()
 
 
 def _write_book(
     book: Any, programme: ProgrammeInfo, rows: Iterable[CareRow], exported_at: dt.datetime,
-    version: str, exported_by: str,
+    version: str, exported_by: str, audit_head: tuple[int, str] = (0, ""),
 ) -> RegionalWritten:
     header_format = book.add_format({"bold": True})
     money = book.add_format({"num_format": MONEY_FORMAT})
@@ -536,6 +536,8 @@ def _write_book(
         ("Thời điểm xuất", exported_at.replace(microsecond=0, tzinfo=None), stamp),
         ("Người xuất", safe_text(exported_by), None),
         ("Phiên bản phần mềm", version, None),
+        (KEY_AUDIT_LINE, audit_head[0], None),
+        (KEY_AUDIT_HASH, audit_head[1], None),
     ]
     counts["ThongTin"] = len(info) + len(SHEETS) + 1
     info += [(f"Số dòng {sheet}", counts[sheet], None) for sheet in SHEETS]

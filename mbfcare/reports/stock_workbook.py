@@ -14,6 +14,7 @@ import xlsxwriter
 from sqlalchemy.orm import Session, sessionmaker
 from xlsxwriter.exceptions import FileCreateError
 
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import StorageError, UsageError
 from mbfcare.reports.regional import safe_text
 from mbfcare.services import stock
@@ -107,17 +108,24 @@ def export_stock(
     kind: str | None = None,
     active: str = "TonKho",
     today: dt.date | None = None,
+    actor: Actor,
 ) -> StockWorkbookWritten:
     """Read the programme's stock and write it to `path` (`.xlsx`), replacing it only whole.
 
     The ledger sheet holds the lines of `item_code`, `location` and `kind` when given (the
-    filter shown on screen). Runs on the database worker: no UI calls here.
+    filter shown on screen). The owed-gifts sheet names customers, so the actor needs
+    `export_personal` and the export is recorded in the audit log. Runs on the database
+    worker: no UI calls here.
 
     Raises:
+        PermissionProblem: the role may not write personal data.
         UsageError: `path` is not an `.xlsx` file in an existing folder.
         StorageError: the file could not be written (open in Excel, no permission).
         NotFoundError: no such programme or item.
     """
+    from mbfcare.services.data_protection import audit_export, require_export
+
+    require_export(actor)
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise UsageError(f"Tệp xuất '{path.name}' phải có đuôi .xlsx.")
@@ -141,6 +149,8 @@ def export_stock(
                            "trong Excel không và thư mục có cho ghi không, rồi thử lại.") from exc
     finally:
         tmp.unlink(missing_ok=True)
+    audit_export(factory, actor, kind="stock_workbook", file=path, count=sum(rows.values()),
+                 programme_id=programme_id, details={"sheets": rows})
     logger.info("stock export: %d balances, %d ledger lines, %d owed, %s", rows["TonKho"],
                 rows["SoKho"], rows["QuaNo"], path.name)
     return StockWorkbookWritten(path, rows)

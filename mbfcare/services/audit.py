@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.masking import mask_audit_values, mask_numbers_in_text
 from mbfcare.models import AuditEntry
 from mbfcare.models.base import utcnow
 from mbfcare.uow import UnitOfWork
@@ -54,9 +55,14 @@ def record(session: Session, *, user: str, action: str, entity: str, entity_id: 
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or ""
     entry = AuditEntry(
         at=utcnow(), user=user, action=action, entity=entity, entity_id=entity_id,
-        programme_id=programme_id, summary=summary, reason=reason,
-        before=_canonical(before) if before is not None else None,
-        after=_canonical(after) if after is not None else None, prev_hash=prev)
+        # ID and contact numbers masked, address and birth date hidden (Law 91/2025/QH15):
+        # the append-only log cannot be purged later, so it never holds them whole. The entry
+        # names its record by id; the subscriber's number is found there while it is kept.
+        programme_id=programme_id, summary=mask_numbers_in_text(summary),
+        reason=mask_numbers_in_text(reason),
+        before=_canonical(mask_audit_values(before)) if before is not None else None,
+        after=_canonical(mask_audit_values(after)) if after is not None else None,
+        prev_hash=prev)
     entry.hash = _digest(prev, entry)
     session.add(entry)
     session.flush()
@@ -97,6 +103,13 @@ def entries(factory: sessionmaker[Session], *, entity: str | None = None,
         query = query.where(AuditEntry.programme_id == programme_id)
     with UnitOfWork(factory) as uow:
         return [_dto(e) for e in uow.session.scalars(query)]
+
+
+def latest(session: Session) -> tuple[int, str]:
+    """The last entry's id and hash, or (0, "") for an empty log (what workbooks print)."""
+    row = session.execute(select(AuditEntry.id, AuditEntry.hash)
+                          .order_by(AuditEntry.id.desc()).limit(1)).first()
+    return (int(row[0]), str(row[1])) if row is not None else (0, "")
 
 
 def verify_chain(factory: sessionmaker[Session]) -> list[str]:

@@ -38,7 +38,7 @@ from mbfcare.domain.values import (
     parse_msisdn,
 )
 from mbfcare.domain.vntext import fold, repair_legacy
-from mbfcare.errors import Cancelled, ImportFileError, MbfCareError, NotFoundError, RuleError
+from mbfcare.errors import Cancelled, ImportFileError, MbfCareError, NotFoundError
 from mbfcare.io.layout import HEADER_SCAN_ROWS, ColumnMap
 from mbfcare.io.rejects import RejectedRow, write_rejects
 from mbfcare.io.tabular import TableFile, open_table
@@ -78,6 +78,7 @@ REASONS = {
     "note_needed": "Kết quả 'Khác' cần ghi chú",
     "duplicate_conflict": "Trùng số thuê bao nhưng khác nội dung",
     "not_found": "Không có trong danh sách chăm sóc",
+    "out_of_scope": "Không thuộc quận/huyện hoặc cửa hàng của người ghi",
     "not_servable": "Chưa phục vụ được (chờ quyết định nhóm hoặc danh sách chờ)",
     "closed": "Đã đóng với kết quả",
     "already_handed_over": "Đã trao quà (hoặc ghi nợ) trước đó",
@@ -518,6 +519,10 @@ def _record_row(session: Session, programme_id: int, row: _Row, actor: Actor,
         case = care_work.find_case(session, programme_id, row.msisdn)
     except MbfCareError as exc:
         raise _RowRejected("not_found", str(exc)) from exc
+    try:
+        care_work.require_case(actor, case, row.msisdn)
+    except PermissionProblem as exc:
+        raise _RowRejected("out_of_scope", str(exc)) from exc
     done: list[str] = []
     for action in ACTIONS:
         if action == "handover":
@@ -658,7 +663,8 @@ def record_from_file(
         sheet: the sheet holding the list (found automatically when None).
         header_row: the 1-based sheet row of the header, instead of the one found.
         dry_run: do everything, count, then roll back.
-        actor: who records (needs the `record` permission).
+        actor: who records (needs the `bulk` permission); rows outside his district are
+            rejected with their reason.
         progress: progress and cancel token.
 
     Returns:
@@ -668,14 +674,11 @@ def record_from_file(
     Raises:
         ImportFileError: the file is refused as a whole (no number column, no column of work
             done, unreadable); nothing changed.
-        RuleError: the actor may not record.
+        PermissionProblem: the actor may not record in bulk.
         NotFoundError: no such programme.
         Cancelled: the user cancelled; nothing changed.
     """
-    try:
-        actor.require("record")
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
+    actor.require("bulk")
     progress = progress or NullProgress()
     table = open_table(path)
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare.domain.actors import Actor, PermissionProblem
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.codes import EntryCode, NumberTyped, ScanProblem, parse_scan
 from mbfcare.domain.steps import (
     OUTCOME_LABELS,
@@ -46,6 +46,7 @@ from mbfcare.models import (
 from mbfcare.models.base import utcnow
 from mbfcare.services import audit, stock
 from mbfcare.services.programmes import resolve_programme_id
+from mbfcare.services.versions import refuse_if_changed
 from mbfcare.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -99,11 +100,9 @@ def local_today() -> dt.date:
     return dt.datetime.now().astimezone().date()
 
 
-def _allowed(actor: Actor, action: str) -> None:
-    try:
-        actor.require(action)
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
+def require_case(actor: Actor, case: CareCase, msisdn: str) -> None:
+    """Raise `PermissionProblem` unless the entry lies in the actor's district or store."""
+    actor.require_sees(case.district, case.store, f"Thuê bao {format_msisdn(msisdn)}")
 
 
 FORGED_CODE = ("Mã trên giấy không có trong sổ in của MBF Care (giấy giả hoặc in từ máy "
@@ -191,6 +190,13 @@ def _touch(case: CareCase) -> None:
         case.outcome is not None
 
 
+def _refuse_if_changed(session: Session, case: CareCase, seen: int | None,
+                       msisdn: str) -> None:
+    refuse_if_changed(session, entity="care_case", entity_id=case.id,
+                      current=case.row_version, seen=seen,
+                      what=f"Hồ sơ chăm sóc của {format_msisdn(msisdn)}")
+
+
 def _msisdn(session: Session, case: CareCase) -> str:
     return session.scalar(select(Subscriber.msisdn).where(
         Subscriber.id == case.subscriber_id)) or ""
@@ -219,6 +225,7 @@ def record_step_in(session: Session, case: CareCase, step: str, *, on: dt.date, 
             already recorded differently (undo it first).
     """
     msisdn = _msisdn(session, case)
+    require_case(actor, case, msisdn)
     _servable(case, msisdn)
     if case.outcome:
         raise RuleError(f"Thuê bao {format_msisdn(msisdn)} đã đóng với kết quả "
@@ -276,17 +283,23 @@ class StepResult:
 
 def record_step(factory: sessionmaker[Session], msisdn: str | int, step: str, *, actor: Actor,
                 on: dt.date | None = None, by: str = "", value: str | None = None,
-                programme_id: int | None = None) -> StepResult:
+                programme_id: int | None = None, seen_version: int | None = None
+                ) -> StepResult:
     """Record that a step (`sms`, `data_check`, `package_advice`, `questions`, `survey`) was
-    done for the subscriber named by `msisdn` (any form, or a printed code)."""
+    done for the subscriber named by `msisdn` (any form, or a printed code).
+
+    `seen_version`: the entry's `row_version` the form showed; a save after someone else's
+    is refused (`ChangedByOther`) instead of silently building on a stale screen.
+    """
     if step not in RECORDABLE_STEPS:
         raise UsageError(f"Bước '{step}' không ghi bằng lệnh này; các bước: "
                          f"{', '.join(RECORDABLE_STEPS)} (trao quà: record handover).")
-    _allowed(actor, "record")
+    actor.require("record")
     day = on or local_today()
     with UnitOfWork(factory, write=True) as uow:
         case = find_case(uow.session, programme_id, msisdn)
         number = _msisdn(uow.session, case)
+        _refuse_if_changed(uow.session, case, seen_version, number)
         changed = record_step_in(uow.session, case, step, on=day, by=by,
                                  value=(value or "").strip() or None, actor=actor)
         result = StepResult(case.id, number, step, day, changed)
@@ -403,6 +416,7 @@ def record_handover_in(session: Session, case: CareCase, *, item_code: str | Non
     """
     sub = session.get(Subscriber, case.subscriber_id)
     assert sub is not None
+    require_case(actor, case, sub.msisdn)
     _servable(case, sub.msisdn)
     first = session.scalar(select(Handover).where(Handover.programme_id == case.programme_id,
                                                   Handover.subscriber_id == sub.id))
@@ -429,11 +443,13 @@ def record_handover_in(session: Session, case: CareCase, *, item_code: str | Non
         promised_on=promised_on if owed else None, note=note, recorded_by=actor.name,
         recorded_at=now)
     session.add(handover)
+    # Read before the flush: a failed flush leaves the session unable to load attributes.
+    programme_id, subscriber_id, msisdn = case.programme_id, sub.id, sub.msisdn
     try:
         # The unique constraint decides between two workstations racing for the same customer.
         session.flush()
     except IntegrityError:
-        raise _raced(session, case.programme_id, sub.id, sub.msisdn) from None
+        raise _raced(session, programme_id, subscriber_id, msisdn) from None
     on_hand: int | None = None
     if owed:
         case.gift_owed = True
@@ -483,7 +499,7 @@ def record_handover(factory: sessionmaker[Session], msisdn: str | int, *, actor:
         AlreadyHandedOver: a second handover (exit 4), naming the first.
         RuleError: no stock left there, not on a list, awaiting a group, or the role may not.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     if owed and promised_on is not None and promised_on < local_today():
         raise UsageError("Ngày hẹn trao quà nợ đã qua; chọn ngày từ hôm nay.")
     with UnitOfWork(factory, write=True) as uow:
@@ -504,13 +520,14 @@ def give_owed(factory: sessionmaker[Session], msisdn: str | int, *, actor: Actor
     Raises:
         RuleError: nothing owed to the subscriber, or still none in stock.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     day = on or local_today()
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         case = find_case(session, programme_id, msisdn)
         sub = session.get(Subscriber, case.subscriber_id)
         assert sub is not None
+        require_case(actor, case, sub.msisdn)
         handover = session.scalar(select(Handover).where(Handover.care_case_id == case.id))
         if handover is None or handover.status != "owed":
             raise RuleError(f"Không nợ quà thuê bao {format_msisdn(sub.msisdn)}.")
@@ -548,6 +565,7 @@ def record_outcome_in(session: Session, case: CareCase, outcome: str, *, note: s
                       on: dt.date, actor: Actor) -> None:
     """Close an entry with an outcome in the caller's transaction."""
     msisdn = _msisdn(session, case)
+    require_case(actor, case, msisdn)
     _servable(case, msisdn)
     if outcome not in OUTCOMES:
         raise UsageError(f"Kết quả '{outcome}' không có; chọn: {', '.join(OUTCOMES)}.")
@@ -570,16 +588,18 @@ def record_outcome_in(session: Session, case: CareCase, outcome: str, *, note: s
 def record_outcome(factory: sessionmaker[Session], msisdn: str | int, outcome: str, *,
                    actor: Actor,
                    note: str = "", on: dt.date | None = None,
-                   programme_id: int | None = None) -> dict[str, Any]:
+                   programme_id: int | None = None,
+                   seen_version: int | None = None) -> dict[str, Any]:
     """Close the entry: the customer cannot be served (unreachable, refused, moved, other).
 
-    An `other` outcome needs a note saying what happened.
+    An `other` outcome needs a note saying what happened. `seen_version` as `record_step`.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     if outcome == "other" and not note.strip():
         raise UsageError("Kết quả 'Khác' cần ghi chú (--note).")
     with UnitOfWork(factory, write=True) as uow:
         case = find_case(uow.session, programme_id, msisdn)
+        _refuse_if_changed(uow.session, case, seen_version, _msisdn(uow.session, case))
         record_outcome_in(uow.session, case, outcome, note=note.strip(),
                           on=on or local_today(), actor=actor)
         number = _msisdn(uow.session, case)
@@ -594,11 +614,11 @@ def record_outcome(factory: sessionmaker[Session], msisdn: str | int, outcome: s
 
 def undo(factory: sessionmaker[Session], msisdn: str | int, what: str, *, reason: str,
          actor: Actor,
-         programme_id: int | None = None) -> str:
+         programme_id: int | None = None, seen_version: int | None = None) -> str:
     """Undo a step, the handover (its item goes back to stock) or the outcome, with a reason.
 
     `what` is a step key, `handover` or `outcome`. The undone record is kept in the audit log
-    (before, after, who, why); nothing disappears silently.
+    (before, after, who, why); nothing disappears silently. `seen_version` as `record_step`.
 
     Returns:
         The sentence for the status bar.
@@ -609,10 +629,12 @@ def undo(factory: sessionmaker[Session], msisdn: str | int, what: str, *, reason
     """
     if not reason.strip():
         raise UsageError("Hủy một bước đã ghi cần ghi lý do.")
-    _allowed(actor, "correct")
+    actor.require("correct")
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         case = find_case(session, programme_id, msisdn)
+        require_case(actor, case, _msisdn(session, case))
+        _refuse_if_changed(session, case, seen_version, _msisdn(session, case))
         number = format_msisdn(_msisdn(session, case))
         if what == "outcome":
             if not case.outcome:
@@ -706,7 +728,7 @@ class DeskCaseDTO:
     survey_done: bool
 
 
-def desk_lookup(factory: sessionmaker[Session], text: str, *,
+def desk_lookup(factory: sessionmaker[Session], text: str, *, actor: Actor,
                 programme_id: int | None = None, location: str | None = None) -> DeskCaseDTO:
     """What the desk shows for a scanned code or a typed number.
 
@@ -714,15 +736,19 @@ def desk_lookup(factory: sessionmaker[Session], text: str, *,
     the customer's default location (`default_location_name`).
 
     Raises:
+        PermissionProblem: the actor may not open lists, or the customer belongs to another
+            district or store (refused, nothing shown).
         UsageError: neither a number nor a code.
         NotFoundError: not on a list of the programme.
     """
+    actor.require("view_lists")
     with UnitOfWork(factory) as uow:
         session = uow.session
         case = find_case(session, programme_id, text)
         sub = session.get(Subscriber, case.subscriber_id)
         batch = session.get(Batch, case.batch_id)
         assert sub is not None and batch is not None
+        require_case(actor, case, sub.msisdn)
         gift_type = session.scalar(select(GiftType).where(
             GiftType.programme_id == case.programme_id,
             GiftType.number == case.gift_type_number))

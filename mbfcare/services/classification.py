@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.programme_spec import DELIVERY_WORDS, GroupRule
 from mbfcare.domain.reference import default_store, new_provinces, old_provinces_of
 from mbfcare.domain.rules import check_groups, describe_rule, tenure_band, tenure_years
@@ -228,7 +229,7 @@ def _cycles(batch: Batch) -> tuple[int, int, int]:
 def classify_batch(
     factory: sessionmaker[Session], *, programme_id: int | None = None, batch: int,
     care_month: str | None = None, dry_run: bool = False, plan: dict[int, int] | None = None,
-    user: str = "", progress: Progress | None = None,
+    actor: Actor, progress: Progress | None = None,
 ) -> ClassifyResult:
     """Build (or extend) batch `batch`'s care list. Runs on a worker: no UI calls here.
 
@@ -239,16 +240,19 @@ def classify_batch(
         care_month: `MM/YYYY`, sets the batch's care month first.
         dry_run: compute and report everything, change nothing.
         plan: gifts planned per gift type number; beyond it, eligible subscribers wait.
-        user: who classifies (recorded).
+        actor: who classifies (recorded; needs the `manage` permission).
         progress: progress token.
 
     Returns:
         Counts per group, gap, waiting list, reasons and district.
 
     Raises:
+        PermissionProblem: the actor may not classify.
         NotFoundError: no such programme or batch.
         UsageError: a bad care month.
     """
+    actor.require("manage")
+    user = actor.name
     progress = progress or NullProgress()
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
@@ -484,14 +488,17 @@ def _subscriber(session: Session, msisdn: str) -> Subscriber:
     return sub
 
 
-def explain(factory: sessionmaker[Session], msisdn: str, *, programme_id: int | None = None
-            ) -> Explanation:
+def explain(factory: sessionmaker[Session], msisdn: str, *, actor: Actor,
+            programme_id: int | None = None) -> Explanation:
     """The decisions about one subscriber: the frozen care-list entry, or each batch's reason.
 
     Raises:
+        PermissionProblem: the actor may not open lists, or the subscriber is not in his
+            district or store.
         NotFoundError: unknown subscriber or programme.
         UsageError: the number cannot be read.
     """
+    actor.require("view_lists")
     with UnitOfWork(factory) as uow:
         session = uow.session
         pid = resolve_programme_id(session, programme_id)
@@ -502,6 +509,10 @@ def explain(factory: sessionmaker[Session], msisdn: str, *, programme_id: int | 
         out = Explanation(sub.msisdn, sub.name, [])
         case_row = session.scalar(select(CareCase).where(
             CareCase.programme_id == pid, CareCase.subscriber_id == sub.id))
+        if case_row is not None:
+            actor.require_sees(case_row.district, case_row.store, f"Thuê bao {sub.msisdn}")
+        else:
+            actor.require_sees(sub.district, sub.store, f"Thuê bao {sub.msisdn}")
         if case_row is not None:
             batch = session.get(Batch, case_row.batch_id)
             assert batch is not None
@@ -589,14 +600,17 @@ def _reason_detail(session: Session, programme: Programme, batch: Batch, sub: Su
     return base
 
 
-def decide_gap(factory: sessionmaker[Session], msisdn: str, *, group: int | None, by: str,
+def decide_gap(factory: sessionmaker[Session], msisdn: str, *, group: int | None, actor: Actor,
                note: str, programme_id: int | None = None) -> Explanation:
     """Record staff's decision on a gap case: put it in a group, or leave it out.
 
     Raises:
+        PermissionProblem: the actor may not decide (`manage`).
         RuleError: the subscriber is not awaiting a group decision.
         UsageError: no reason given, or no such group.
     """
+    actor.require("manage")
+    by = actor.name
     if not note.strip():
         raise UsageError("Cần ghi lý do của quyết định (--note).")
     with UnitOfWork(factory, write=True) as uow:
@@ -624,7 +638,7 @@ def decide_gap(factory: sessionmaker[Session], msisdn: str, *, group: int | None
         entry.decided_by, entry.decided_at, entry.decision_note = by or "?", utcnow(), note
         uow.commit()
         logger.info("gap decision on case %d: group %s", entry.id, group)
-    return explain(factory, msisdn, programme_id=programme_id)
+    return explain(factory, msisdn, actor=actor, programme_id=programme_id)
 
 
 def rule_check(factory: sessionmaker[Session], programme_id: int | None = None) -> list[str]:
@@ -650,9 +664,10 @@ class GapCase:
     batch: int
 
 
-def gap_cases(factory: sessionmaker[Session], *, programme_id: int | None = None,
+def gap_cases(factory: sessionmaker[Session], *, actor: Actor, programme_id: int | None = None,
               batch: int | None = None) -> list[GapCase]:
-    """Entries awaiting a group decision (of one batch, or all), by number."""
+    """Entries awaiting a group decision (of one batch, or all), by number (`manage`)."""
+    actor.require("manage")
     with UnitOfWork(factory) as uow:
         pid = resolve_programme_id(uow.session, programme_id)
         query = (

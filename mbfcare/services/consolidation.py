@@ -30,7 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from mbfcare import __version__
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import vietnamese_sort_key
 from mbfcare.domain.programme_spec import DELIVERY_WORDS, GroupRule
 from mbfcare.domain.rules import below_all, group_of
@@ -50,6 +53,8 @@ from mbfcare.reports.consolidated import (
 )
 from mbfcare.reports.regional import (
     CHITIET_HEADERS,
+    KEY_AUDIT_HASH,
+    KEY_AUDIT_LINE,
     KEY_DIGEST,
     KEY_PROGRAMME,
     KEY_PROVINCE,
@@ -265,6 +270,8 @@ class _Source:
     exported_at: dt.datetime | None = None
     written_digest: str = ""
     read_digest: str = ""
+    audit_line: int | None = None
+    audit_hash: str = ""
     rows: int = 0
     numbers: dict[str, list[int]] = field(default_factory=dict)
     rules: tuple[str, ...] = ()
@@ -326,16 +333,36 @@ def _sheet(table: TableFile, name: str) -> list[list[Any]]:
     return rows
 
 
+def _not_xlsx(kind: str) -> _Refused:
+    return _Refused(UNREADABLE, f"Không phải tệp Excel .xlsx xuất từ MBF Care (đây là {kind}, "
+                                "có thể chỉ bị đổi đuôi).")
+
+
+def _sniffed_kind(path: Path) -> str | None:
+    """`tệp .xls` or `tệp văn bản` when the file is plainly not a workbook, else None."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    if head.startswith(b"PK"):
+        return None
+    return "tệp .xls" if head.startswith(b"\xd0\xcf\x11\xe0") else "tệp văn bản"
+
+
 def _open(path: Path) -> TableFile:
     try:
         table = open_table(path)
     except ImportFileError as exc:
+        # The reader's advice (e.g. "rename it .csv") is for imports; here the only file
+        # that can be used is a workbook MBF Care exported.
+        kind = _sniffed_kind(path)
+        if kind is not None:
+            raise _not_xlsx(kind) from exc
         raise _Refused(UNREADABLE, f"Không đọc được tệp: {exc}") from exc
     if table.kind != "xlsx":
         table.close()
-        kind = "tệp .xls" if table.kind == "xls" else "tệp văn bản"
-        raise _Refused(UNREADABLE, f"Không phải tệp Excel .xlsx xuất từ MBF Care (đây là {kind}, "
-                                   "có thể chỉ bị đổi đuôi).")
+        raise _not_xlsx("tệp .xls" if table.kind == "xls" else "tệp văn bản")
     return table
 
 
@@ -454,6 +481,9 @@ def _inspect(index: int, path: Path) -> _Source:
         source.rules = tuple(_text(v) for k, v in about.items()
                              if k.startswith(KEY_RULE) or k == KEY_AGGREGATION)
         source.exported_at = _as_datetime(about.get(KEY_EXPORTED_AT))
+        # Files exported before the audit chain was printed have neither line.
+        source.audit_line = _whole(about.get(KEY_AUDIT_LINE))
+        source.audit_hash = _text(about.get(KEY_AUDIT_HASH, "")).lower()
         if not _HEX64.fullmatch(source.written_digest):
             raise _Refused(FORMAT, "Không đúng mẫu tệp gửi MBF KV5: 'SHA-256 ChiTiet' trong "
                                    "sheet ThongTin không phải một mã SHA-256.")
@@ -835,6 +865,7 @@ def _merged_rows(source: _Source, progress: Progress) -> Iterator[list[Any]]:
 
 def consolidate(
     paths: Sequence[Path], out: Path, *, progress: Progress | None = None, user: str = "",
+    actor: Actor | None = None, factory: sessionmaker[Session] | None = None,
 ) -> ConsolidationResult:
     """Merge provinces' regional workbooks of one programme into one workbook.
 
@@ -846,7 +877,11 @@ def consolidate(
         paths: the provinces' `.xlsx` workbooks (`mbfcare export regional`).
         out: the merged `.xlsx` to write (replaced if it exists).
         progress: progress and cancel token.
-        user: who merged, printed in ThongTin.
+        user: who merged, printed in ThongTin (default: the actor's name).
+        actor: who merges; the merged file holds personal data, so the role must allow
+            `export_personal`. Given with `factory`, the export is recorded in that
+            database's audit log.
+        factory: the regional office's database, for the audit entry.
 
     Returns:
         What was merged, refused and duplicated, the problems listed in VanDe, and the file.
@@ -855,9 +890,13 @@ def consolidate(
         UsageError: no file given, `out` is not an `.xlsx` in an existing folder, or is one of
             the inputs.
         ImportFileError: no file can be used (each reason named); nothing written.
+        PermissionProblem: the actor may not write personal data.
         Cancelled: the user cancelled; nothing written.
         StorageError: the output could not be written.
     """
+    if actor is not None:
+        actor.require("export_personal")
+        user = user or actor.name
     progress = progress or NullProgress()
     paths = [Path(p) for p in paths]
     out = Path(out)
@@ -939,7 +978,8 @@ def consolidate(
     order = sorted(used, key=lambda s: (vietnamese_sort_key(s.province),
                                         s.exported_at or dt.datetime.min, s.index))
     lines = tuple(SourceLine(s.name, s.province, s.exported_at, s.written_digest, s.rows,
-                             s.rows - len(s.dropped)) for s in order)
+                             s.rows - len(s.dropped), s.audit_line, s.audit_hash)
+                  for s in order)
     consolidated_at = dt.datetime.now().replace(microsecond=0)
     info = ConsolidationInfo(
         programme=programme, year=year, sources=lines,
@@ -956,6 +996,12 @@ def consolidate(
                 writer.add(cells, source.province, source.name)
         written = writer.finish(problems, info)
     progress.report(steps, steps, "")
+    if actor is not None and factory is not None:
+        from mbfcare.services.data_protection import audit_export
+
+        audit_export(factory, actor, kind="consolidated", file=out,
+                     count=written.rows["ChiTiet"], programme_id=None,
+                     details={"files": len(used), "refused": len(refused)})
     logger.info("consolidated %d files (%d refused, %d duplicates): %d rows, %s", len(used),
                 len(refused), len(duplicates), written.rows["ChiTiet"], out.name)
     return ConsolidationResult(

@@ -19,6 +19,7 @@ from sqlalchemy import Date, Select, case, cast, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import vietnamese_sort_key
 from mbfcare.errors import NotFoundError
 from mbfcare.models import (
@@ -33,6 +34,7 @@ from mbfcare.models import (
     Subscriber,
 )
 from mbfcare.services.programmes import resolve_programme_id
+from mbfcare.services.queries import scope_condition
 from mbfcare.uow import UnitOfWork
 
 VIETNAM_TZ_NAME = "Asia/Ho_Chi_Minh"  # UTC+7 all year (no daylight saving)
@@ -208,16 +210,22 @@ def _empty(programme_id: int | None, batch: int | None) -> DashboardDTO:
 
 
 def dashboard(
-    factory: sessionmaker[Session], programme_id: int | None = None, batch: int | None = None
+    factory: sessionmaker[Session], programme_id: int | None = None, batch: int | None = None,
+    *, actor: Actor,
 ) -> DashboardDTO:
     """The overview of a programme (the only one when None), or of one batch (its number).
 
-    An empty database (no programme yet) gives an empty overview, not an error.
+    An empty database (no programme yet) gives an empty overview, not an error. A district
+    head or a clerk gets the counts of his district or store; a viewer (the regional office)
+    and an administrator get all counts (counts only, no personal data).
 
     Raises:
+        PermissionProblem: the actor may not read counts.
         NotFoundError: no such programme, or the programme has no such batch.
         UsageError: several programmes exist and none was named.
     """
+    actor.require("report")
+    within = None if actor.role == "viewer" else scope_condition(actor)
     with UnitOfWork(factory) as uow:
         session = uow.session
         if programme_id is None and session.scalar(select(Programme.id).limit(1)) is None:
@@ -237,6 +245,8 @@ def dashboard(
         def scoped(query: Select[Any]) -> Select[Any]:
             query = query.where(
                 CareCase.programme_id == pid, CareCase.state.in_(IN_CARE_STATES))
+            if within is not None:
+                query = query.where(within)
             return query.where(CareCase.batch_id == batch_id) if batch is not None else query
 
         card_rows = session.execute(scoped(

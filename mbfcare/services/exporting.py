@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from xlsxwriter.exceptions import FileCreateError
 
 from mbfcare import __version__
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import name_sort_key, vietnamese_sort_key
 from mbfcare.domain.survey import load_survey, survey_from_dict
 from mbfcare.domain.vntext import fold
 from mbfcare.errors import Cancelled, NotFoundError, StorageError, UsageError, ValidationError
+from mbfcare.io.safe_cells import csv_row
 from mbfcare.models import (
     Batch,
     CareCase,
@@ -94,12 +96,15 @@ class RegionalExportResult:
     file_sha256: str
     programme_id: int
     exported_at: str
+    audit_line: int = 0  # the audit log's latest line when exported (printed in ThongTin)
+    audit_hash: str = ""  # its hash: the chain's head
 
     def to_json(self) -> dict[str, Any]:
         """The fields as JSON-ready values."""
         return {"file": self.file, "rows": dict(self.rows), "sha256": self.sha256,
                 "file_sha256": self.file_sha256, "programme_id": self.programme_id,
-                "exported_at": self.exported_at}
+                "exported_at": self.exported_at, "audit_line": self.audit_line,
+                "audit_hash": self.audit_hash}
 
 
 @dataclass
@@ -317,18 +322,22 @@ def _file_sha256(path: Path) -> str:
 
 
 def export_regional(
-    factory: sessionmaker[Session], out: Path, *, programme_id: int | None = None, user: str = "",
+    factory: sessionmaker[Session], out: Path, *, programme_id: int | None = None,
+    actor: Actor,
 ) -> RegionalExportResult:
     """Write the regional office's workbook (regional-export.md) for a programme.
 
     Reads the care list, the subscribers and the programme in one read unit of work, then
-    writes the five sheets. Runs on a worker; no UI calls here.
+    writes the five sheets. ThongTin also carries the audit chain's latest line and hash, so
+    a later rewrite of the log's history shows against the file the regional office holds.
+    The export is recorded in the audit log. Runs on a worker; no UI calls here.
 
     Args:
         factory: the session factory.
         out: the `.xlsx` file to write (replaced if it exists).
         programme_id: the programme; may be left out when only one exists.
-        user: who exported, printed in ThongTin.
+        actor: who exports (printed in ThongTin); the file holds the whole programme, so
+            only an actor who sees every list may.
 
     Returns:
         The file, data rows per sheet and the `SHA-256 ChiTiet` digest.
@@ -337,8 +346,18 @@ def export_regional(
         UsageError: `out` is not an `.xlsx` file in an existing folder, or the programme is
             ambiguous.
         NotFoundError: no such programme.
+        PermissionProblem: the actor may not write personal data or sees only a part.
         StorageError: the file could not be written.
     """
+    from mbfcare.domain.masking import mask_numbers_in_text
+    from mbfcare.services import audit
+    from mbfcare.services.data_protection import (
+        audit_export,
+        masking_on,
+        require_whole_programme,
+    )
+
+    require_whole_programme(actor, "Tệp gửi MBF KV5")
     out = Path(out)
     check_output(out, (".xlsx",))
     with UnitOfWork(factory) as uow:
@@ -350,15 +369,26 @@ def export_regional(
                                    stock=_stock_rows(uow.session, pid),
                                    survey=_survey_rows(uow.session, pid))
         rows = _care_rows(uow.session, pid, programme.provinces, REGIONAL_STATES)
+        audit_line, audit_hash = audit.latest(uow.session)
+    if masking_on(factory):
+        # Staff's notes may hold a number typed by hand; the regional office needs none.
+        rows = [dataclasses.replace(r, note=mask_numbers_in_text(r.note),
+                                    outcome_note=mask_numbers_in_text(r.outcome_note))
+                if any(ch.isdigit() for ch in r.note + r.outcome_note) else r for r in rows]
     exported_at = dt.datetime.now().replace(microsecond=0)
     with atomic_output(out, ".xlsx") as tmp:
         written = write_regional(tmp, info, rows, exported_at=exported_at, version=__version__,
-                                 exported_by=user)
+                                 exported_by=actor.name, audit_line=audit_line,
+                                 audit_hash=audit_hash)
+    audit_export(factory, actor, kind="regional", file=out, count=written.rows["ChiTiet"],
+                 programme_id=pid, details={"sha256": written.sha256,
+                                            "audit_line": audit_line})
     logger.info("regional export of programme %d: %d rows, %s", pid, written.rows["ChiTiet"],
                 out.name)
     return RegionalExportResult(
         file=str(out), rows=written.rows, sha256=written.sha256, file_sha256=_file_sha256(out),
-        programme_id=pid, exported_at=exported_at.isoformat(),
+        programme_id=pid, exported_at=exported_at.isoformat(), audit_line=audit_line,
+        audit_hash=audit_hash,
     )
 
 
@@ -408,7 +438,7 @@ def _write_list_csv(path: Path, rows: Sequence[CareRow]) -> None:
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(LIST_HEADERS)
         for row in rows:
-            writer.writerow("" if v is None else v for v in _list_values(row))
+            writer.writerow(csv_row(_list_values(row)))
 
 
 _LIST_WRITERS: dict[str, Callable[[Path, Sequence[CareRow]], None]] = {
@@ -419,7 +449,7 @@ _LIST_WRITERS: dict[str, Callable[[Path, Sequence[CareRow]], None]] = {
 def export_care_list(
     factory: sessionmaker[Session], out: Path, *, programme_id: int | None = None,
     batch: int | None = None, group: int | None = None, district: str | None = None,
-    store: str | None = None,
+    store: str | None = None, actor: Actor,
 ) -> ListExportResult:
     """Write a care list (every state, with its state in words) as `.xlsx` or `.csv`.
 
@@ -427,14 +457,20 @@ def export_care_list(
     way (given name first). District and store match whatever the case or diacritics
     (`Hong Bang` finds `Hồng Bàng`; `Quận`/`Huyện` in front may be left out). CSV is UTF-8
     with BOM, comma-separated, quoted as needed; text that could start a formula gets a `'`.
-    Runs on a worker; no UI calls here.
+    A district head's file holds only his district, a clerk's only his store; the export is
+    recorded in the audit log. Runs on a worker; no UI calls here.
 
     Raises:
         UsageError: `out` is neither `.xlsx` nor `.csv`, or its folder does not exist.
         ValidationError: the programme has no such group.
         NotFoundError: no such programme or batch.
+        PermissionProblem: the actor may not write personal data, or named another's
+            district or store.
         StorageError: the file could not be written.
     """
+    from mbfcare.services.data_protection import audit_export, in_scope, require_export
+
+    require_export(actor, district=district, store=store)
     out = Path(out)
     suffix = check_output(out, tuple(_LIST_WRITERS))
     write = _LIST_WRITERS[suffix]
@@ -454,12 +490,15 @@ def export_care_list(
     if store:
         wanted_store = fold(store)
         rows = [r for r in rows if fold(r.store) == wanted_store]
+    rows = [r for r in rows if in_scope(actor, r.district, r.store)]
     rows.sort(key=lambda r: (r.batch, r.group if r.group is not None else 99,
                              name_sort_key(r.name), r.msisdn))
     with atomic_output(out, suffix) as tmp:
         write(tmp, rows)
     filters = {k: v for k, v in (("batch", batch), ("group", group), ("district", district),
                                  ("store", store)) if v is not None}
+    audit_export(factory, actor, kind="care_list", file=out, count=len(rows), programme_id=pid,
+                 details={"filters": filters})
     logger.info("care list of programme %d: %d rows, %s", pid, len(rows), out.name)
     return ListExportResult(file=str(out), format=suffix[1:], rows=len(rows), programme_id=pid,
                             filters=filters)
@@ -468,7 +507,7 @@ def export_care_list(
 def export_ids(
     factory: sessionmaker[Session], ids: Sequence[int], out: Path,
     columns: Sequence[tuple[str, Callable[[CareRowDTO], object]]],
-    progress: Progress | None = None,
+    progress: Progress | None = None, *, actor: Actor, programme_id: int | None = None,
 ) -> int:
     """Write the care-list entries `ids`, in that order, as `.xlsx` with the screen's columns.
 
@@ -482,15 +521,21 @@ def export_ids(
         out: the `.xlsx` file (replaced if it exists).
         columns: (header, value function) per column.
         progress: progress and cancel token.
+        actor: who exports; entries outside the actor's district or store are left out.
+        programme_id: the programme shown, for the audit entry.
 
     Returns:
         The number of data rows written.
 
     Raises:
         UsageError: `out` is not an `.xlsx` file in an existing folder.
+        PermissionProblem: the actor may not write personal data.
         StorageError: the file could not be written.
         Cancelled: the user cancelled; no file was written.
     """
+    from mbfcare.services.data_protection import audit_export, in_scope, require_export
+
+    require_export(actor)
     progress = progress or NullProgress()
     out = Path(out)
     check_output(out, (".xlsx",))
@@ -513,6 +558,8 @@ def export_ids(
                 if progress.cancelled():
                     raise Cancelled("Đã hủy xuất Excel.")
                 for row in care_rows(factory, ids[start:start + 2000]):
+                    if not in_scope(actor, row.district, row.store):
+                        continue
                     written += 1
                     for col, (_header, value) in enumerate(columns):
                         cell = value(row)
@@ -530,5 +577,7 @@ def export_ids(
                 ws.autofilter(0, 0, written, len(columns) - 1)
         finally:
             book.close()
+    audit_export(factory, actor, kind="care_list_view", file=out, count=written,
+                 programme_id=programme_id)
     logger.info("care list view export: %d rows, %s", written, out.name)
     return written

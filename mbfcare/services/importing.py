@@ -25,6 +25,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare import paths
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.headers import (
     ChargeHeader,
     field_labels,
@@ -40,7 +41,6 @@ from mbfcare.domain.values import (
     parse_date,
     parse_flag,
     parse_id_number,
-    parse_money,
     parse_month,
     parse_msisdn,
     parse_status,
@@ -69,12 +69,14 @@ from mbfcare.io.normalise import (
     map_distinct,
     money_column,
     msisdn_column,
+    parse_charge,
     text_column,
 )
 from mbfcare.io.rejects import RejectedRow, write_rejects
 from mbfcare.io.tabular import TableFile, legacy_cells, open_table
 from mbfcare.models import ImportRun
 from mbfcare.models.base import utcnow
+from mbfcare.services.backups import backup_before_import
 from mbfcare.services.programmes import get_batch, resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.uow import UnitOfWork
@@ -247,7 +249,7 @@ class _SubscriberRows:
         charges = []
         for col, cycle in self._charges:
             try:
-                amount = parse_money(cells[col] if col < width else None)
+                amount = parse_charge(cells[col] if col < width else None)
             except ValueProblem as exc:
                 problems.append((exc.code, col, exc.value))
                 continue
@@ -510,6 +512,15 @@ def _reason_text(code: str, header: str | None, value: object, other_row: int | 
 def _required_check(columns: ColumnMap, required: Sequence[str], table: TableFile,
                     sheet: str | None) -> None:
     labels = field_labels()
+    for name, cols in columns.doubled.items():
+        where = f"sheet '{sheet}', dòng {columns.header_row}" if sheet else \
+            f"dòng {columns.header_row}"
+        named = " và ".join(
+            f"'{' '.join(columns.headers[c].split())}' (cột {_column_letter(c)})" for c in cols)
+        raise ImportFileError(
+            f"Tệp {table.path.name} ({where}) có hai cột cùng là {labels.get(name, name)}: "
+            f"{named}. Xóa hoặc đổi tên cột thừa rồi nhập lại."
+        )
     missing = [labels.get(name, name) for name in required if name not in columns.fields]
     if missing:
         where = f"sheet '{sheet}', dòng {columns.header_row}" if sheet else \
@@ -723,10 +734,16 @@ class _Outcome:
 _CHARGE_PREFIX = "charge_"
 
 
+class _NoDataRowsError(Exception):
+    """Nothing under the header (refused by the caller, which knows the file)."""
+
+
 def _normalise_subscribers(located: Located, cycles: dict[int, int], sqlite: bool,
                            python_rows: _SubscriberRows) -> _Outcome:
     """Normalise every data row column-wise; reasons for rejected rows come from the row path."""
     indexes = data_row_indexes(located)
+    if not len(indexes):
+        raise _NoDataRowsError
     fields = located.columns.fields
     source = located.frame.frame
     if len(indexes) and int(indexes[-1]) - int(indexes[0]) + 1 == len(indexes):
@@ -745,7 +762,7 @@ def _normalise_subscribers(located: Located, cycles: dict[int, int], sqlite: boo
             return pl.Series([None] * length, dtype=pl.String)
         return cleaned[f"c{col}"]
 
-    errors = pl.Series([False] * length)
+    errors = pl.Series([False] * length, dtype=pl.Boolean)
     out: dict[str, pl.Series] = {}
     cell_fonts = located.legacy_cells
     first_column = located.frame.first_column
@@ -800,7 +817,7 @@ def _normalise_subscribers(located: Located, cycles: dict[int, int], sqlite: boo
                                                default=None, return_dtype=pl.String),
             "province_new": written.replace_strict(keys, [m[1] for m in matches.values()],
                                                    default=None, return_dtype=pl.String),
-        }, written.is_in(bad) if bad else pl.Series([False] * length))
+        }, written.is_in(bad) if bad else pl.Series([False] * length, dtype=pl.Boolean))
 
     def money_task(col: int, cycle: int) -> tuple[dict[str, pl.Series], pl.Series]:
         result = money_column(raw(col))
@@ -927,7 +944,11 @@ def _execute(
 ) -> ImportResult:
     table = open_table(path)
     try:
-        with UnitOfWork(factory, bulk=True) as uow:
+        if not dry_run:  # issue 8: a verified backup before every import (if anything changed)
+            backup_before_import(factory)
+        # Read what the file is checked against, then let go: the file is read and checked
+        # without holding the write lock, so the other desks keep working during an import.
+        with UnitOfWork(factory) as uow:
             session = uow.session
             pid = resolve_programme_id(session, programme_id)
             care: tuple[int, int] | None = None
@@ -938,53 +959,66 @@ def _execute(
                     raise UsageError(
                         f"Tháng chăm sóc '{care_month}' không hợp lệ: viết MM/YYYY, ví dụ 09/2017."
                     ) from exc
+            new_care_month = batch is not None and care is not None
             if batch is not None:
                 batch_row = get_batch(session, pid, batch)
-                if care is not None:
-                    batch_row.care_year, batch_row.care_month = care
-                care = (batch_row.care_year, batch_row.care_month)
-            progress.report(0, 0, "Đang đọc tệp…")
-            located = _locate(table, sheet, header_row=header_row, mapping=mapping)
-            columns = located.columns
-            result = ImportResult(
-                kind=kind, file=str(path), sha256=table.sha256, sheet=located.sheet,
-                header_row=columns.header_row, programme_id=pid, dry_run=dry_run,
-                care_month=f"{care[1]:02d}/{care[0]}" if care else None,
-                columns={name: columns.headers[col] for name, col in columns.fields.items()},
-            )
-            conn = session.connection()
-            sqlite = conn.dialect.name == "sqlite"
-            cycle_list: list[int] = []
-            if kind == "subscribers":
-                _required_check(columns, ("msisdn", "subscriber_type", "status"), table,
-                                located.sheet)
-                cycles = _resolve_cycles(columns, care, table)
-                if not cycles:
+                care = care or (batch_row.care_year, batch_row.care_month)
+            sqlite = session.get_bind().dialect.name == "sqlite"
+        progress.report(0, 0, "Đang đọc tệp…")
+        located = _locate(table, sheet, header_row=header_row, mapping=mapping)
+        columns = located.columns
+        result = ImportResult(
+            kind=kind, file=str(path), sha256=table.sha256, sheet=located.sheet,
+            header_row=columns.header_row, programme_id=pid, dry_run=dry_run,
+            care_month=f"{care[1]:02d}/{care[0]}" if care else None,
+            columns={name: columns.headers[col] for name, col in columns.fields.items()},
+        )
+        cycle_list: list[int] = []
+        if kind == "subscribers":
+            _required_check(columns, ("msisdn", "subscriber_type", "status"), table,
+                            located.sheet)
+            cycles = _resolve_cycles(columns, care, table)
+            if not cycles:
+                raise ImportFileError(
+                    f"Tệp {path.name} không có cột cước nào (ví dụ 'Cước T-3' hoặc "
+                    "'Cước 06/2017'). Thêm các cột cước rồi nhập lại."
+                )
+            if batch is not None and care is not None:
+                needed = [cycle_code(*shift_month(*care, -k)) for k in (3, 4, 5)]
+                absent = [format_cycle(c) for c in needed if c not in cycles.values()]
+                if absent:
                     raise ImportFileError(
-                        f"Tệp {path.name} không có cột cước nào (ví dụ 'Cước T-3' hoặc "
-                        "'Cước 06/2017'). Thêm các cột cước rồi nhập lại."
+                        f"Tệp {path.name} thiếu cột cước chu kỳ {', '.join(absent)} mà đợt "
+                        f"{batch} (tháng chăm sóc {care[1]:02d}/{care[0]}) cần. Thêm các "
+                        "cột đó rồi nhập lại."
                     )
-                if batch is not None and care is not None:
-                    needed = [cycle_code(*shift_month(*care, -k)) for k in (3, 4, 5)]
-                    absent = [format_cycle(c) for c in needed if c not in cycles.values()]
-                    if absent:
-                        raise ImportFileError(
-                            f"Tệp {path.name} thiếu cột cước chu kỳ {', '.join(absent)} mà đợt "
-                            f"{batch} (tháng chăm sóc {care[1]:02d}/{care[0]}) cần. Thêm các "
-                            "cột đó rồi nhập lại."
-                        )
-                cycle_list = sorted(set(cycles.values()))
-                result.cycles = [format_cycle(c) for c in cycle_list]
+            cycle_list = sorted(set(cycles.values()))
+            result.cycles = [format_cycle(c) for c in cycle_list]
+            try:
                 outcome = _normalise_subscribers(
                     located, cycles, sqlite,
                     _SubscriberRows(columns, cycles, located.legacy, sqlite))
-            else:
-                _required_check(columns, ("msisdn",), table, located.sheet)
-                outcome = _normalise_rows(located, _exclusion_rows(columns, located.legacy))
-            result.ignored_columns = list(columns.ignored)
-            _drop_superseded(outcome, located)
-            located.frame.frame = pl.DataFrame()  # the text cells are no longer needed
-            release_memory()
+            except _NoDataRowsError:
+                outcome = _Outcome(pl.DataFrame(), [], Counter(), 0)
+        else:
+            _required_check(columns, ("msisdn",), table, located.sheet)
+            outcome = _normalise_rows(located, _exclusion_rows(columns, located.legacy))
+        if outcome.rows_read == 0:
+            where = f"sheet '{located.sheet}', " if located.sheet else ""
+            raise ImportFileError(
+                f"Tệp {path.name} ({where}tiêu đề ở dòng {columns.header_row}) không có dòng "
+                "dữ liệu nào dưới dòng tiêu đề. Kiểm tra đã chọn đúng tệp và sheet chưa."
+            )
+        result.ignored_columns = list(columns.ignored)
+        _drop_superseded(outcome, located)
+        located.frame.frame = pl.DataFrame()  # the text cells are no longer needed
+        release_memory()
+        with UnitOfWork(factory, bulk=True) as uow:
+            session = uow.session
+            if new_care_month and batch is not None and care is not None:
+                batch_row = get_batch(session, pid, batch)
+                batch_row.care_year, batch_row.care_month = care
+            conn = session.connection()
             run = ImportRun(
                 programme_id=pid, kind=kind, file_name=str(path), file_sha256=table.sha256,
                 sheet=located.sheet, header_row=columns.header_row,
@@ -1059,7 +1093,7 @@ def _exclusion_rows(columns: ColumnMap, legacy: str | None) -> Callable[..., Any
 def import_subscribers(
     factory: sessionmaker[Session], path: Path, *, programme_id: int | None = None,
     batch: int | None = None, care_month: str | None = None, sheet: str | None = None,
-    strict: bool = False, dry_run: bool = False, user: str = "",
+    strict: bool = False, dry_run: bool = False, actor: Actor,
     progress: Progress | None = None, header_row: int | None = None,
     mapping: Mapping[str, int] | None = None,
 ) -> ImportResult:
@@ -1074,7 +1108,7 @@ def import_subscribers(
         sheet: the sheet holding the list (found automatically when None).
         strict: refuse the whole file if any row is rejected.
         dry_run: do everything, report the counts, then roll back.
-        user: who imports (recorded with the run).
+        actor: who imports (recorded with the run; needs the `import` permission).
         progress: progress and cancel token.
         header_row: the 1-based sheet row of the header, instead of the one found.
         mapping: field (or `charge:<charge header>`) -> 0-based column, instead of the
@@ -1084,25 +1118,33 @@ def import_subscribers(
         The counts, the rejects workbook and what was recognised.
 
     Raises:
+        PermissionProblem: the actor may not import.
         ImportFileError: the file is refused as a whole; nothing changed.
         UsageError: a needed option is missing or wrong.
         NotFoundError: no such programme or batch.
         Cancelled: the user cancelled; nothing changed.
     """
+    actor.require("import")
     return _execute(factory, path, kind="subscribers", programme_id=programme_id, batch=batch,
                     care_month=care_month, sheet=sheet, strict=strict, dry_run=dry_run,
-                    user=user, progress=progress or NullProgress(), header_row=header_row,
+                    user=actor.name, progress=progress or NullProgress(), header_row=header_row,
                     mapping=mapping)
 
 
 def import_exclusions(
     factory: sessionmaker[Session], path: Path, *, programme_id: int | None = None,
-    sheet: str | None = None, dry_run: bool = False, user: str = "",
+    sheet: str | None = None, dry_run: bool = False, actor: Actor,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import a list of subscribers already in another current programme (same rules)."""
+    """Import a list of subscribers already in another current programme (same rules).
+
+    Raises:
+        PermissionProblem: the actor may not import.
+    """
+    actor.require("import")
     return _execute(factory, path, kind="exclusions", programme_id=programme_id, batch=None,
-                    care_month=None, sheet=sheet, strict=False, dry_run=dry_run, user=user,
+                    care_month=None, sheet=sheet, strict=False, dry_run=dry_run,
+                    user=actor.name,
                     progress=progress or NullProgress())
 
 

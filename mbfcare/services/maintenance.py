@@ -27,8 +27,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from mbfcare import paths
-from mbfcare.db import backup_sqlite, sqlite_path
+from mbfcare import backup_files, paths
+from mbfcare.backup_files import BackupFile, BackupPolicy
+from mbfcare.db import backup_sqlite, make_backup, sqlite_path
 from mbfcare.domain.steps import OUTCOME_LABELS, STEP_LABELS, STEPS
 from mbfcare.domain.values import format_date, format_number, mask_msisdn
 from mbfcare.errors import StorageError, UsageError
@@ -42,7 +43,7 @@ from mbfcare.models import (
     StockMovement,
     Subscriber,
 )
-from mbfcare.services import audit
+from mbfcare.services import audit, backups
 from mbfcare.services.stock import MOVEMENT_LABELS
 from mbfcare.uow import UnitOfWork
 
@@ -136,7 +137,13 @@ def backup_database(source: str | Engine | None = None, out: Path | None = None
     path = sqlite_path(url)
     if path is None:
         raise UsageError("Cơ sở dữ liệu trong bộ nhớ không có tệp để sao lưu.")
-    target = out or default_backup_file()
+    if out is None:
+        # Into the backups folder, named after the database, thinned like the automatic ones.
+        if not path.is_file():
+            raise StorageError(f"Không có tệp cơ sở dữ liệu '{path}' để sao lưu.")
+        kept = make_backup(path, backup_files.MANUAL)
+        return BackupResult(kept.file, kept.size, True)
+    target = out
     if target.exists() and target.resolve() == path.resolve():
         raise UsageError(f"Tệp sao lưu '{target}' chính là cơ sở dữ liệu; chọn tệp khác.")
     backup_sqlite(path, target)
@@ -192,18 +199,20 @@ class CheckResult:
 
     ok: bool
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Information that is not a problem (the state of the backups)."""
 
     @property
     def text(self) -> str:
         """The report for the user."""
         if self.ok:
-            return "Cơ sở dữ liệu không có vấn đề."
+            return "\n".join(["Cơ sở dữ liệu không có vấn đề.", *self.notes])
         return "\n".join([f"Tìm thấy {format_number(len(self.problems))} vấn đề:",
-                          *(f"- {p}" for p in self.problems)])
+                          *(f"- {p}" for p in self.problems), *self.notes])
 
     def to_json(self) -> dict[str, Any]:
         """The JSON the command line prints."""
-        return {"ok": self.ok, "problems": list(self.problems)}
+        return {"ok": self.ok, "problems": list(self.problems), "notes": list(self.notes)}
 
 
 def _capped(sentences: Sequence[str]) -> list[str]:
@@ -388,12 +397,14 @@ def _run(label: str, check: Callable[[], list[str]]) -> list[str]:
         return [f"Không kiểm tra được {label} ({reason})."]
 
 
-def check_database(factory: sessionmaker[Session]) -> CheckResult:
+def check_database(factory: sessionmaker[Session], policy: BackupPolicy | None = None
+                   ) -> CheckResult:
     """Look for damage and for care data that disagrees with itself; read-only.
 
     On SQLite the file itself (`PRAGMA integrity_check`) and the references
     (`PRAGMA foreign_key_check`) are checked first; then the audit chain; then the
-    consistency of the care data, each as one set-based query.
+    consistency of the care data, each as one set-based query. The state of the backups
+    (how many, how old the newest) is added as a note, not a problem.
     """
     problems: list[str] = []
 
@@ -412,8 +423,120 @@ def check_database(factory: sessionmaker[Session]) -> CheckResult:
     for label, check in _CHECKS:
         problems += _run(label, in_session(check))
     logger.info("database check: %d problem(s)", len(problems))
-    return CheckResult(not problems, problems)
+    url = backups.factory_url(factory)
+    notes = [backups.backup_state(url, policy)] if url is not None else []
+    return CheckResult(not problems, problems, notes)
 
 
-__all__ = ["BackupResult", "CheckResult", "backup_database", "check_database",
-           "default_backup_file", "format_size"]
+# --------------------------------------------------------------------------- recovery
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """A damaged database found at start, and what was done about it.
+
+    Attributes:
+        database: the database file.
+        problem: what the quick check found.
+        damaged: where the damaged file went (None: left in place, no good backup).
+        restored: the backup put in its place (None: none was sound).
+        skipped: newer backups that failed their own check.
+    """
+
+    database: Path
+    problem: str
+    damaged: Path | None
+    restored: BackupFile | None
+    skipped: tuple[Path, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The sentences for the user."""
+        if self.restored is None:
+            return (f"Tệp cơ sở dữ liệu {self.database} bị hỏng ({self.problem}) và không có "
+                    "bản sao lưu nào dùng được để khôi phục. Đừng xóa hay ghi đè tệp này; hãy "
+                    "gọi bộ phận hỗ trợ (IT) để cứu dữ liệu.")
+        return (f"Tệp cơ sở dữ liệu bị hỏng nên đã được cất sang {self.damaged}; đã khôi phục "
+                f"bản sao lưu lúc {backups.format_taken_at(self.restored.taken_at)}. Công việc "
+                "ghi sau giờ đó cần nhập lại.")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (logs, tests)."""
+        return {"database": str(self.database), "problem": self.problem,
+                "damaged": str(self.damaged) if self.damaged else None,
+                "restored": str(self.restored.file) if self.restored else None,
+                "taken_at": self.restored.taken_at.isoformat() if self.restored else None,
+                "skipped": [str(p) for p in self.skipped]}
+
+
+def quick_check_file(path: Path) -> str | None:
+    """What `PRAGMA quick_check` finds wrong with an SQLite file, None when it looks sound.
+
+    A file that cannot be opened for another reason (locked, no permission) is not called
+    damaged: opening the database reports that with its own sentence.
+    """
+    import sqlite3
+
+    try:
+        # Read-only: the check must not checkpoint a left-over WAL into a damaged file.
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(20)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        text = str(exc).lower()
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return str(exc)
+        return None
+    return None if rows == ["ok"] else "; ".join(rows)
+
+
+def recover_if_damaged(url: str, policy: BackupPolicy | None = None
+                       ) -> RecoveryReport | None:
+    """At start: quick-check the SQLite file; if damaged, put the newest sound backup back.
+
+    The damaged file (with its -wal/-shm) is moved aside as `<name>.damaged` (`.damaged-2`
+    …) only when a sound backup replaces it; with none, it stays where it is, so that nothing
+    starts over on an empty database by mistake. Runs before the database is opened.
+
+    Returns:
+        None when the file is sound, absent or not SQLite; else what was found and done.
+
+    Raises:
+        StorageError: the damaged file could not be moved (open in another program).
+    """
+    path = backups.database_file(url)
+    if path is None or not path.is_file():
+        return None
+    problem = quick_check_file(path)
+    if problem is None:
+        return None
+    logger.error("database %s failed its quick check: %s", path, problem)
+    policy = policy or BackupPolicy.current()
+    skipped: list[Path] = []
+    good: BackupFile | None = None
+    for candidate in backup_files.list_backups(path, policy.folder):
+        if backups.verify_backup(candidate.file) is None:
+            good = candidate
+            break
+        logger.warning("backup %s is not sound, trying an older one", candidate.file)
+        skipped.append(candidate.file)
+    if good is None:
+        return RecoveryReport(path, problem, None, None, tuple(skipped))
+    temporary = path.with_name(path.name + ".restoring")
+    try:
+        shutil.copyfile(good.file, temporary)
+        damaged = backups.move_aside(path)
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise StorageError(f"Tệp cơ sở dữ liệu {path} bị hỏng nhưng không cất sang bên được "
+                           f"({exc}); đóng các chương trình đang mở nó rồi mở lại.") from exc
+    logger.warning("database %s restored from %s", path, good.file)
+    return RecoveryReport(path, problem, damaged, good, tuple(skipped))
+
+
+__all__ = ["BackupResult", "CheckResult", "RecoveryReport", "backup_database",
+           "check_database", "default_backup_file", "format_size", "quick_check_file",
+           "recover_if_damaged"]

@@ -73,6 +73,7 @@ from mbfcare.reports.pdf.receipts import render_receipts
 from mbfcare.reports.pdf.signature_list import render_signature_lists
 from mbfcare.services import audit
 from mbfcare.services.care_work import local_today, profile_missing
+from mbfcare.services.data_protection import in_scope, require_export, scope_words
 from mbfcare.services.programmes import get_batch, resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
 from mbfcare.services.surveys import survey_form
@@ -573,7 +574,9 @@ def print_documents(factory: sessionmaker[Session], kind: str, out: Path, *,
         UsageError: unknown kind, `out` not a .pdf or its folder missing, blank forms asked
             of a kind that has none.
         NotFoundError: no such programme or batch.
-        RuleError: the role may not print, or nothing to print.
+        RuleError: nothing to print.
+        PermissionProblem: the role may not print personal data, or the district or store
+            named is not the actor's.
         Cancelled: the user cancelled; nothing recorded, no file.
         StorageError: the file could not be written.
     """
@@ -581,7 +584,9 @@ def print_documents(factory: sessionmaker[Session], kind: str, out: Path, *,
     if blank < 0 or (blank and kind not in _BLANK_KINDS):
         raise UsageError("Chỉ phiếu khảo sát và phiếu thu thập thông tin mới in được phiếu "
                          "trống.")
-    _allowed(actor, "record")
+    # The documents carry names, numbers and addresses: a district head prints his district's,
+    # a clerk his store's; naming another's is refused, not silently emptied.
+    require_export(actor, district=district, store=store)
     progress = progress or NullProgress()
     day = today or local_today()
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.pdf")
@@ -596,6 +601,8 @@ def print_documents(factory: sessionmaker[Session], kind: str, out: Path, *,
         settings = _settings(programme)
         entries = _select_entries(session, pid, kind, batch=batch, group=group,
                                   district=district, store=store, case_ids=case_ids)
+        entries = [e for e in entries
+                   if in_scope(actor, e.customer.district, e.customer.store)]
         if not entries and not blank:
             raise RuleError(f"Không có khách hàng nào cần in {KIND_WORDS[kind]} với điều kiện "
                             "đã chọn.")
@@ -614,9 +621,11 @@ def print_documents(factory: sessionmaker[Session], kind: str, out: Path, *,
                                programme=programme, settings=settings, blank=blank, today=day,
                                definition=definition, tick=_Tick(progress, total, KIND_WORDS[kind]))
             run.documents, run.pages = rendered.documents, rendered.pages
+            where = scope_words(actor)
             audit.record(session, user=actor.name, action="print", entity="print_run",
                          entity_id=run.id, programme_id=pid,
-                         summary=f"In {rendered.documents} {KIND_WORDS[kind]}",
+                         summary=f"In {rendered.documents} {KIND_WORDS[kind]}: {out.name}, "
+                                 f"{rendered.pages} trang" + (f" ({where})" if where else ""),
                          after={"kind": kind, "scope": scope, "documents": rendered.documents,
                                 "pages": rendered.pages, "file": out.name})
             session.flush()

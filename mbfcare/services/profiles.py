@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare import paths
-from mbfcare.domain.actors import Actor, PermissionProblem
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.headers import header_key, match_field
 from mbfcare.domain.identity import validate_profile
 from mbfcare.domain.values import (
@@ -44,7 +44,6 @@ from mbfcare.errors import (
     Cancelled,
     ImportFileError,
     NotFoundError,
-    RuleError,
     UsageError,
     ValidationError,
 )
@@ -60,6 +59,7 @@ from mbfcare.io.layout import (
     is_totals_row,
 )
 from mbfcare.io.rejects import RejectedRow, write_rejects
+from mbfcare.io.safe_cells import csv_row, needs_quote
 from mbfcare.io.tabular import TableFile, open_table
 from mbfcare.models import CareCase, CareStep, ProfileCollection, Subscriber
 from mbfcare.models.base import utcnow
@@ -72,9 +72,11 @@ from mbfcare.services.care_work import (
     profile_missing,
     record_step_in,
 )
+from mbfcare.services.data_protection import in_scope, record_export, require_export
 from mbfcare.services.exporting import atomic_output, check_output
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
+from mbfcare.services.versions import refuse_if_changed
 from mbfcare.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -147,13 +149,6 @@ def join_offers(offers: Sequence[str]) -> str | None:
 # --------------------------------------------------------------------------- helpers
 
 
-def _allowed(actor: Actor, action: str) -> None:
-    try:
-        actor.require(action)
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
-
-
 def _case(session: Session, case: int | str, programme_id: int | None) -> CareCase:
     """The care-list entry named by its id, a typed number or a scanned printed code."""
     if isinstance(case, int):
@@ -199,6 +194,7 @@ class ProfileDTO:
     collected_on: dt.date
     collected_by: str
     exported_at: dt.datetime | None
+    row_version: int = 0  # what a form hands back as `seen_version` when it saves
 
     @property
     def id_kind_label(self) -> str:
@@ -345,7 +341,8 @@ class OffersImportResult:
 
 def _profile_dto(row: ProfileCollection, case_id: int, msisdn: str) -> ProfileDTO:
     return ProfileDTO(case_id, msisdn, row.name, row.id_kind, row.id_number, row.birth_date,
-                      row.address, row.collected_on, row.collected_by, row.exported_at)
+                      row.address, row.collected_on, row.collected_by, row.exported_at,
+                      row.row_version)
 
 
 # --------------------------------------------------------------------------- recording
@@ -354,14 +351,18 @@ def _profile_dto(row: ProfileCollection, case_id: int, msisdn: str) -> ProfileDT
 def record_profile(factory: sessionmaker[Session], case: int | str, *, name: str, id_text: str,
                    birth_text: str, address: str, actor: Actor, on: dt.date | None = None,
                    reason: str | None = None, by: str = "",
-                   programme_id: int | None = None) -> ProfileResult:
+                   programme_id: int | None = None,
+                   seen_version: int | None = None) -> ProfileResult:
     """Store what the information collection form says, and record the data check with it.
 
     `case` is a care-list entry id, or the subscriber's number (any form) or printed code.
     The four fields are checked together; a collection already stored is replaced only by
-    someone who may correct (with a reason). Unless already recorded, the `data_check` step is
-    recorded the same day with value `collected`, in the same transaction: if the step rules
-    refuse it (a group-1 data check after the visit), nothing is stored.
+    someone who may correct (with a reason). `seen_version` is the stored collection's
+    `row_version` the form showed (0: it showed none): when someone saved since, the save is
+    refused (`ChangedByOther`) rather than overwriting their work. Unless already recorded,
+    the `data_check` step is recorded the same day with value `collected`, in the same
+    transaction: if the step rules refuse it (a group-1 data check after the visit), nothing
+    is stored.
 
     Raises:
         ProfileProblem: a field is wrong (`problems` per field, the message the first one).
@@ -369,7 +370,7 @@ def record_profile(factory: sessionmaker[Session], case: int | str, *, name: str
         RuleError: the role may not record (or correct), or the step rules refuse.
         NotFoundError: no such entry.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     today = local_today()
     day = on or today
     if day > today:
@@ -385,12 +386,16 @@ def record_profile(factory: sessionmaker[Session], case: int | str, *, name: str
         session = uow.session
         entry = _case(session, case, programme_id)
         sub = _subscriber(session, entry)
+        actor.require_sees(entry.district, entry.store, f"Thuê bao {format_msisdn(sub.msisdn)}")
         row = _collection(session, entry)
+        refuse_if_changed(session, entity="profile", entity_id=row.id if row else None,
+                          current=row.row_version if row else None, seen=seen_version,
+                          what=f"Thông tin của {format_msisdn(sub.msisdn)}")
         before = _as_dict(row) if row is not None else None
         same = before is not None and all(before[k] == v for k, v in new.items())
         replaced = False
         if row is not None and not same:
-            _allowed(actor, "correct")
+            actor.require("correct")
             if not (reason or "").strip():
                 raise UsageError(
                     f"Thông tin của {format_msisdn(sub.msisdn)} đã thu thập ngày "
@@ -445,12 +450,13 @@ def record_package(factory: sessionmaker[Session], case: int | str, package: str
         raise UsageError("Chọn gói cước khách hàng đăng ký, hoặc «Không đăng ký».")
     if chosen.casefold() in (NO_PACKAGE, "khong dang ky", "none"):
         chosen = NO_PACKAGE
-    _allowed(actor, "record")
+    actor.require("record")
     day = on or local_today()
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         entry = _case(session, case, programme_id)
         number = _subscriber(session, entry).msisdn
+        actor.require_sees(entry.district, entry.store, f"Thuê bao {format_msisdn(number)}")
         changed = record_step_in(session, entry, "package_advice", on=day, by=by,
                                  value=chosen, actor=actor)
         result = StepResult(entry.id, number, "package_advice", day, changed)
@@ -496,7 +502,6 @@ def profile_state(factory: sessionmaker[Session], case_id: int) -> ProfileStateD
 # --------------------------------------------------------------------------- export
 
 _CONTROLS = {cp: " " for cp in range(32)}
-_FORMULA_START = frozenset("=+-@\t\r")
 
 
 def _text(value: str | None) -> str:
@@ -508,15 +513,18 @@ def _text(value: str | None) -> str:
     return value.translate(_CONTROLS) if not value.isprintable() else value
 
 
-def _export_rows(session: Session, programme_id: int, only_new: bool
+def _export_rows(session: Session, programme_id: int, only_new: bool, actor: Actor
                  ) -> list[tuple[ProfileCollection, str]]:
-    query = (select(ProfileCollection, Subscriber.msisdn)
+    query = (select(ProfileCollection, Subscriber.msisdn, CareCase.district, CareCase.store)
              .join(Subscriber, Subscriber.id == ProfileCollection.subscriber_id)
+             .outerjoin(CareCase, (CareCase.programme_id == ProfileCollection.programme_id)
+                        & (CareCase.subscriber_id == ProfileCollection.subscriber_id))
              .where(ProfileCollection.programme_id == programme_id)
              .order_by(ProfileCollection.collected_on, Subscriber.msisdn))
     if only_new:
         query = query.where(ProfileCollection.exported_at.is_(None))
-    return [(row, msisdn) for row, msisdn in session.execute(query)]
+    return [(row, msisdn) for row, msisdn, district, store in session.execute(query)
+            if in_scope(actor, district, store)]
 
 
 def _write_xlsx(path: Path, rows: Sequence[tuple[ProfileCollection, str]]) -> None:
@@ -546,7 +554,7 @@ def _write_xlsx(path: Path, rows: Sequence[tuple[ProfileCollection, str]]) -> No
                     continue
                 cell = _text(None if value is None else str(value))
                 if cell:
-                    ws.write_string(r, col, cell, quoted if cell[0] in _FORMULA_START else text)
+                    ws.write_string(r, col, cell, quoted if needs_quote(cell) else text)
         if rows:
             ws.autofilter(0, 0, len(rows), len(EXPORT_HEADERS) - 1)
     finally:
@@ -558,32 +566,36 @@ def _write_csv(path: Path, rows: Sequence[tuple[ProfileCollection, str]]) -> Non
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(EXPORT_HEADERS)
         for row, msisdn in rows:
-            writer.writerow((
+            writer.writerow(csv_row((
                 msisdn, safe_text(row.name), ID_KIND_LABELS.get(row.id_kind, row.id_kind),
                 row.id_number, format_date(row.birth_date), safe_text(row.address),
-                format_date(row.collected_on), safe_text(row.collected_by)))
+                format_date(row.collected_on), safe_text(row.collected_by))))
 
 
 def export_profiles(factory: sessionmaker[Session], path: Path, programme_id: int | None = None,
-                    *, only_new: bool = False) -> ExportResult:
+                    *, only_new: bool = False, actor: Actor) -> ExportResult:
     """Write the collected profiles as the file to upload to iCRM, and mark them exported.
 
     `.xlsx`: numbers as text (leading zeros kept), dates as real dates shown dd/mm/yyyy, text
     that starts like a formula kept as typed but marked as text. `.csv`: UTF-8 with BOM, dates
     dd/mm/yyyy, such text with a `'` in front. With `only_new`, only the profiles not yet
-    exported (or changed since). The marks are saved only once the file is written.
+    exported (or changed since). The marks are saved only once the file is written. The ID
+    numbers stay whole (iCRM needs them); a district head's file holds his district's
+    profiles, a clerk's his store's, and the export is recorded in the audit log.
 
     Raises:
         UsageError: neither `.xlsx` nor `.csv`, or the folder does not exist.
         NotFoundError: no such programme.
+        PermissionProblem: the role may not write personal data.
         StorageError: the file could not be written (nothing is marked).
     """
+    require_export(actor)
     path = Path(path)
     suffix = check_output(path, (".xlsx", ".csv"))
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         pid = resolve_programme_id(session, programme_id)
-        rows = _export_rows(session, pid, only_new)
+        rows = _export_rows(session, pid, only_new, actor)
         with atomic_output(path, suffix) as tmp:
             (_write_xlsx if suffix == ".xlsx" else _write_csv)(tmp, rows)
         if rows:
@@ -591,6 +603,8 @@ def export_profiles(factory: sessionmaker[Session], path: Path, programme_id: in
             session.execute(update(ProfileCollection)
                             .where(ProfileCollection.id.in_([r.id for r, _ in rows]))
                             .values(exported_at=now))
+        record_export(session, actor, kind="profiles", file=path, count=len(rows),
+                      programme_id=pid, details={"only_new": only_new})
         uow.commit()
     logger.info("profiles of programme %d exported: %d rows, %s", pid, len(rows), path.name)
     return ExportResult(str(path), suffix[1:], len(rows), pid, only_new)
@@ -691,7 +705,7 @@ def _offers_of(cells: Sequence[Any], layout: _OffersLayout) -> tuple[str, ...]:
 
 
 def import_offers(factory: sessionmaker[Session], path: Path, programme_id: int | None = None,
-                  *, sheet: str | None = None, dry_run: bool = False, user: str = "",
+                  *, sheet: str | None = None, dry_run: bool = False, actor: Actor,
                   progress: Progress | None = None) -> OffersImportResult:
     """Read a file of offers per subscriber (number + offers or packages) into the database.
 
@@ -702,10 +716,13 @@ def import_offers(factory: sessionmaker[Session], path: Path, programme_id: int 
     entry. Runs on a worker: no UI calls here.
 
     Raises:
+        PermissionProblem: the actor may not import (`import`).
         ImportFileError: the file is unreadable or has no number and offers columns.
         NotFoundError / UsageError: no such programme, or several and none named.
         Cancelled: the user cancelled; nothing changed.
     """
+    actor.require("import")
+    user = actor.name
     progress = progress or NullProgress()
     path = Path(path)
     table = open_table(path)

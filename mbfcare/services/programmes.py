@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.programme_spec import (
     AGGREGATIONS,
     DELIVERIES,
@@ -44,12 +45,17 @@ def default_programme_spec() -> ProgrammeSpec:
     return load_programme_spec(reference_file("programme_default.toml"))
 
 
-def create_programme(factory: sessionmaker[Session], spec: ProgrammeSpec) -> int:
+def create_programme(factory: sessionmaker[Session], spec: ProgrammeSpec, *, actor: Actor
+                     ) -> int:
     """Store a programme with its groups, gift types and items, and batches.
 
     Returns:
         The new programme's id.
+
+    Raises:
+        PermissionProblem: the actor may not change programmes (`manage`).
     """
+    actor.require("manage")
     with UnitOfWork(factory, write=True) as uow:
         programme = Programme(
             name=spec.name, year=spec.year, region=spec.region, province=spec.province,
@@ -78,7 +84,7 @@ def create_programme(factory: sessionmaker[Session], spec: ProgrammeSpec) -> int
                 gift_plan={str(k): int(v) for k, v in b.gift_plan.items()},
             ))
         uow.commit()
-        logger.info("programme %d created: %s", programme.id, spec.name)
+        logger.info("programme %d created by %s: %s", programme.id, actor.role, spec.name)
         return programme.id
 
 
@@ -561,7 +567,7 @@ def update_programme(
     programme_id: int,
     spec: ProgrammeSpec,
     *,
-    user: str,
+    actor: Actor,
     confirmed: bool,
 ) -> ProgrammeUpdate:
     """Replace a programme's rules, gifts and batches in one unit of work, with an audit row.
@@ -573,18 +579,21 @@ def update_programme(
         factory: session factory.
         programme_id: the programme to change.
         spec: the new rules, whole.
-        user: who changes them (recorded).
+        actor: who changes them (recorded; needs the `manage` permission).
         confirmed: the user agreed to change a programme that already has care lists.
 
     Returns:
         Whether anything changed, the rule versions and the summary lines.
 
     Raises:
+        PermissionProblem: the actor may not change programmes.
         ValidationError: the spec cannot be used; the message lists why.
         NotFoundError: no such programme.
         ConflictError: a batch to remove already has a care list.
         FrozenListsError: care lists exist and `confirmed` is False.
     """
+    actor.require("manage")
+    user = actor.name
     problems = validate_spec(spec)
     if problems:
         raise ValidationError(" ".join(problems))

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import vietnamese_sort_key
 from mbfcare.domain.steps import OUTCOMES, STEPS
 from mbfcare.domain.values import ValueProblem, parse_msisdn
@@ -174,6 +175,7 @@ class CareDetailDTO:
     gift_owed: bool = False
     outcome: str | None = None
     outcome_note: str = ""
+    row_version: int = 0  # handed back as `seen_version` when the panel records something
 
 
 @dataclass(frozen=True)
@@ -301,8 +303,28 @@ def _filtered(flt: CareListFilter, sort_key: str) -> Select[Any]:
     return query
 
 
+def scope_condition(actor: Actor) -> ColumnElement[bool] | None:
+    """The SQL condition that keeps a scoped actor to his district or store (None: all).
+
+    A district head sees his district's entries, a clerk his store's; whatever filter they
+    pass is combined with this one, so no filter reaches another part of the lists.
+    """
+    if actor.role == "head" and actor.district is not None:
+        return CareCase.district == actor.district
+    if actor.role == "clerk" and actor.store is not None:
+        return CareCase.store == actor.store
+    if actor.role == "viewer":
+        return false()
+    return None
+
+
+def _scoped(query: Select[Any], actor: Actor) -> Select[Any]:
+    condition = scope_condition(actor)
+    return query if condition is None else query.where(condition)
+
+
 def care_list_ids(factory: sessionmaker[Session], flt: CareListFilter, sort_key: str = "name",
-                  descending: bool = False) -> list[int]:
+                  descending: bool = False, *, actor: Actor) -> list[int]:
     """The ids of the entries matching `flt`, in the order asked, filtered and sorted in SQL.
 
     Runs on the database worker: no UI calls here. Ties are broken by the folded name, then
@@ -313,13 +335,17 @@ def care_list_ids(factory: sessionmaker[Session], flt: CareListFilter, sort_key:
         flt: the filter and search text.
         sort_key: one of `SORT_KEYS`.
         descending: reverse the primary order.
+        actor: who looks; a district head or a clerk gets only his district's or store's
+            entries (in the SQL, whatever `flt` says).
 
     Returns:
         Care-case ids.
 
     Raises:
+        PermissionProblem: the actor may not open care lists.
         UsageError: an unknown sort key.
     """
+    actor.require("view_lists")
     if sort_key not in SORT_KEYS:
         raise UsageError(f"Không sắp xếp được theo '{sort_key}'.")
     c = CareCase
@@ -337,7 +363,7 @@ def care_list_ids(factory: sessionmaker[Session], flt: CareListFilter, sort_key:
     with UnitOfWork(factory) as uow:
         # Core execution: the ORM result layer costs ~40 ms on 100,000 ids.
         ids = list(uow.session.connection().execute(
-            _filtered(flt, sort_key).order_by(*order)).scalars())
+            _scoped(_filtered(flt, sort_key), actor).order_by(*order)).scalars())
     logger.debug("care list ids: %d for %s by %s", len(ids), flt, sort_key)
     return ids
 
@@ -359,14 +385,18 @@ def _row_query() -> Select[*tuple[Any, ...]]:
     return query
 
 
-def _load_rows(session: Session, ids: Sequence[int]) -> dict[int, CareRowDTO]:
+def _load_rows(session: Session, ids: Sequence[int], actor: Actor | None
+               ) -> dict[int, CareRowDTO]:
     rows: dict[int, CareRowDTO] = {}
+    condition = scope_condition(actor) if actor is not None else None
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
+        query = _row_query().where(CareCase.id.in_(chunk))
+        if condition is not None:
+            query = query.where(condition)
         for (cid, batch, msisdn, name, group, delivery, district, sub_district, store, basis,
              ch1, ch2, ch3, years, band, state, rank, responsible, *steps, owed,
-             outcome) in session.execute(
-                _row_query().where(CareCase.id.in_(chunk))):
+             outcome) in session.execute(query):
             rows[cid] = CareRowDTO(
                 id=cid, batch=batch, msisdn=msisdn, name=name or "", group=group,
                 delivery=delivery, district=district or sub_district or "", store=store or "",
@@ -378,28 +408,35 @@ def _load_rows(session: Session, ids: Sequence[int]) -> dict[int, CareRowDTO]:
     return rows
 
 
-def care_rows(factory: sessionmaker[Session], ids: Sequence[int]) -> list[CareRowDTO]:
+def care_rows(factory: sessionmaker[Session], ids: Sequence[int], *,
+              actor: Actor | None = None) -> list[CareRowDTO]:
     """The rows of `ids`, in that order (ids no longer stored are skipped).
 
     One query per 900 ids; a page of 200 takes about a millisecond on SQLite, so the table
-    model may call this on the GUI thread.
+    model may call this on the GUI thread. With `actor`, ids outside his district or store
+    are skipped too (the ids of `care_list_ids` are already limited to them).
     """
+    if actor is not None:
+        actor.require("view_lists")
     with UnitOfWork(factory) as uow:
-        found = _load_rows(uow.session, ids)
+        found = _load_rows(uow.session, ids, actor)
     return [found[i] for i in ids if i in found]
 
 
 # --------------------------------------------------------------------------- detail
 
 
-def care_detail(factory: sessionmaker[Session], case_id: int) -> CareDetailDTO:
+def care_detail(factory: sessionmaker[Session], case_id: int, *, actor: Actor
+                ) -> CareDetailDTO:
     """One entry with its subscriber, cycles, the sentence why, the six steps and history.
 
     Runs on the database worker: no UI calls here.
 
     Raises:
+        PermissionProblem: the actor may not open lists, or the entry is outside his scope.
         NotFoundError: no such entry.
     """
+    actor.require("view_lists")
     with UnitOfWork(factory) as uow:
         session = uow.session
         case = session.get(CareCase, case_id)
@@ -408,6 +445,7 @@ def care_detail(factory: sessionmaker[Session], case_id: int) -> CareDetailDTO:
         sub = session.get(Subscriber, case.subscriber_id)
         batch = session.get(Batch, case.batch_id)
         assert sub is not None and batch is not None  # foreign keys
+        actor.require_sees(case.district, case.store, f"Thuê bao {sub.msisdn}")
         history: list[HistoryDTO] = []
         runs = {run.id: run for run in session.scalars(select(ImportRun).where(
             ImportRun.id.in_([i for i in (sub.first_import_id, sub.last_import_id) if i])))}
@@ -461,21 +499,24 @@ def care_detail(factory: sessionmaker[Session], case_id: int) -> CareDetailDTO:
             "steps": steps, "history": tuple(sorted(
                 history, key=lambda h: h.at or dt.datetime.min.replace(tzinfo=dt.UTC))),
             "gift_owed": case.gift_owed, "outcome": case.outcome,
-            "outcome_note": case.outcome_note or "",
+            "outcome_note": case.outcome_note or "", "row_version": case.row_version,
         }
         programme_id = case.programme_id
-    explanation = explain(factory, detail["msisdn"], programme_id=programme_id)
+    explanation = explain(factory, detail["msisdn"], actor=actor, programme_id=programme_id)
     return CareDetailDTO(explanation=tuple(explanation.lines), **detail)
 
 
 # --------------------------------------------------------------------------- choices
 
 
-def filter_choices(factory: sessionmaker[Session], programme_id: int) -> FilterChoices:
+def filter_choices(factory: sessionmaker[Session], programme_id: int, *,
+                   actor: Actor | None = None) -> FilterChoices:
     """Batches, groups, districts, stores and deliveries present on the programme's lists.
 
-    Runs on the database worker: no UI calls here.
+    With `actor`, only those of his district or store (the care list's boxes). Runs on the
+    database worker: no UI calls here.
     """
+    condition = scope_condition(actor) if actor is not None else None
     c = CareCase
     with UnitOfWork(factory) as uow:
         session = uow.session
@@ -484,9 +525,11 @@ def filter_choices(factory: sessionmaker[Session], programme_id: int) -> FilterC
                                        exists().where(c.batch_id == Batch.id))
             .order_by(Batch.number)))
         # One pass over the table for all four boxes (the combinations are few).
-        combos = session.execute(
-            select(c.group_number, c.district, c.store, c.delivery)
-            .where(_unindexed(c.programme_id) == programme_id).distinct()).all()
+        combo_query = (select(c.group_number, c.district, c.store, c.delivery)
+                       .where(_unindexed(c.programme_id) == programme_id).distinct())
+        if condition is not None:
+            combo_query = combo_query.where(condition)
+        combos = session.execute(combo_query).all()
 
     def values(i: int) -> tuple[Any, ...]:
         found = {row[i] for row in combos if row[i] is not None}

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import name_sort_key, vietnamese_sort_key
+from mbfcare.domain.masking import mask_phone
 from mbfcare.domain.steps import OUTCOME_LABELS, OUTCOMES, STEP_LABELS, STEPS
 from mbfcare.domain.survey import load_survey, survey_from_dict
 from mbfcare.domain.values import format_number
@@ -52,6 +54,12 @@ from mbfcare.models import (
 from mbfcare.services import printing
 from mbfcare.services.care_work import local_today
 from mbfcare.services.dashboard import IN_CARE_STATES, metric_sums
+from mbfcare.services.data_protection import (
+    audit_export,
+    in_scope,
+    masking_on,
+    require_export,
+)
 from mbfcare.services.exporting import atomic_output, check_output, province_name
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.stock import WAREHOUSE
@@ -414,6 +422,8 @@ class HandoverLine:
     group: int | None
     given_by: str
     receipt_code: str  # "" when no receipt was printed
+    district: str = ""  # the care list's, for a district head's or a clerk's copy
+    store: str = ""
 
 
 @dataclass(frozen=True)
@@ -772,7 +782,8 @@ def stock_report(factory: sessionmaker[Session], programme_id: int | None = None
             .group_by(Handover.item_id, Handover.location_id)))
         query = (select(Handover.item_id, Handover.location_id, Handover.care_case_id,
                         Handover.given_on, Subscriber.msisdn, Subscriber.name,
-                        CareCase.batch_id, CareCase.group_number, Handover.given_by)
+                        CareCase.batch_id, CareCase.group_number, Handover.given_by,
+                        CareCase.district, CareCase.store)
                  .join(Subscriber, Subscriber.id == Handover.subscriber_id)
                  .join(CareCase, CareCase.id == Handover.care_case_id)
                  .where(Handover.programme_id == pid, Handover.status == "given"))
@@ -787,7 +798,7 @@ def stock_report(factory: sessionmaker[Session], programme_id: int | None = None
         lists.setdefault((row.item_id, row.location_id), []).append(HandoverLine(
             row.care_case_id, row.given_on, row.msisdn, row.name or "",
             batches[row.batch_id][0], row.group_number, row.given_by or "",
-            codes.get(row.care_case_id, "")))
+            codes.get(row.care_case_id, ""), row.district or "", row.store or ""))
     keys = set(balances) | set(owed) | set(given_counts)
     result: list[StockItem] = []
     for item_id, code, name, type_number, type_name in sorted(
@@ -835,13 +846,41 @@ _READERS: dict[str, Callable[..., Any]] = {
 }
 
 
+PERSONAL_KINDS = frozenset({"survey", "stock"})
+"""Reports that list customers (free-text answers, handovers): personal data."""
+
+
+def _protected(report: Any, actor: Actor, masked: bool) -> Any:
+    """The report as the actor may have it: only his district's or store's customers, their
+    numbers masked when the office says so (a report does not need them whole)."""
+    def number(msisdn: str) -> str:
+        return mask_phone(msisdn) if masked else msisdn
+
+    if isinstance(report, SurveyReport):
+        return replace(report, free_text=tuple(
+            replace(a, msisdn=number(a.msisdn)) for a in report.free_text
+            if in_scope(actor, a.district, a.store)))
+    if isinstance(report, StockReport):
+        items = tuple(replace(item, lines=tuple(
+            replace(line, handovers=tuple(replace(h, msisdn=number(h.msisdn))
+                                          for h in line.handovers
+                                          if in_scope(actor, h.district, h.store)))
+            for line in item.lines)) for item in report.items)
+        return replace(report, items=items)
+    return report
+
+
 def write_report(factory: sessionmaker[Session], kind: str, out: Path, *,
-                 programme_id: int | None = None, batch: int | None = None, user: str = "",
-                 made_on: dt.date | None = None) -> ReportResult:
+                 programme_id: int | None = None, batch: int | None = None,
+                 actor: Actor, made_on: dt.date | None = None) -> ReportResult:
     """Read a report and write it as PDF (for the meeting) or `.xlsx` (for analysis).
 
-    The file is written beside `out` and moved into place only when complete. `user` is
-    printed under "Người lập". Runs on a worker; no UI calls here.
+    The file is written beside `out` and moved into place only when complete. The actor's
+    name is printed under "Người lập". The survey and stock reports list customers (free-text
+    answers, handovers): they need `export_personal`, hold only the actor's district or store
+    when he has one, show numbers masked when the office masks them, and are recorded in the
+    audit log. The progress report holds counts only and needs `report`. Runs on a worker;
+    no UI calls here.
 
     Args:
         factory: the session factory.
@@ -849,7 +888,7 @@ def write_report(factory: sessionmaker[Session], kind: str, out: Path, *,
         out: a `.pdf` or `.xlsx` file in an existing folder (replaced if it exists).
         programme_id: the programme; may be left out when only one exists.
         batch: only this batch (see each report for what that means).
-        user: who made the report.
+        actor: who makes the report.
         made_on: the date printed in the heading (default: today).
 
     Returns:
@@ -859,6 +898,7 @@ def write_report(factory: sessionmaker[Session], kind: str, out: Path, *,
         UsageError: an unknown kind, a file that is neither `.pdf` nor `.xlsx`, a missing
             folder, or several programmes and none named.
         NotFoundError: no such programme or batch.
+        PermissionProblem: the role may not.
         StorageError: the file could not be written.
     """
     from mbfcare.reports import report_workbooks
@@ -866,9 +906,17 @@ def write_report(factory: sessionmaker[Session], kind: str, out: Path, *,
 
     if kind not in KINDS:
         raise UsageError(f"Không có báo cáo '{kind}'; chọn progress, survey hoặc stock.")
+    personal = kind in PERSONAL_KINDS
+    if personal:
+        require_export(actor)
+    else:
+        actor.require("report")
+    user = actor.name
     out = Path(out)
     suffix = check_output(out, FORMATS)
     report = _READERS[kind](factory, programme_id, batch, made_on=made_on)
+    if personal:
+        report = _protected(report, actor, masking_on(factory))
     rows = _rows(report)
     pages: int | None = None
     sheets: dict[str, int] = {}
@@ -878,6 +926,11 @@ def write_report(factory: sessionmaker[Session], kind: str, out: Path, *,
             pages = pdf_reports.RENDERERS[kind](report, tmp, settings=settings, user=user)
         else:
             sheets = report_workbooks.WRITERS[kind](report, tmp)
+    if personal:
+        audit_export(factory, actor, kind=f"report_{kind}", file=out,
+                     count=pages if pages is not None else rows,
+                     unit="trang" if pages is not None else "dòng",
+                     programme_id=report.info.programme_id, details={"batch": batch})
     logger.info("%s report (%s): %d rows, %s", kind, suffix[1:], rows, out.name)
     return ReportResult(str(out), kind, suffix[1:], rows, pages, sheets,
                         report.info.programme_id, batch)

@@ -42,9 +42,11 @@ from mbfcare.domain.sms import (
 )
 from mbfcare.domain.values import format_date, format_msisdn, format_number, mask_msisdn
 from mbfcare.errors import NotFoundError, RuleError, UsageError, ValidationError
+from mbfcare.io.safe_cells import csv_row, safe_text
 from mbfcare.models import Batch, CareCase, GiftType, Programme, Subscriber
 from mbfcare.services import audit
 from mbfcare.services.care_work import check_msisdn, local_today, record_step_in
+from mbfcare.services.data_protection import audit_export, require_export
 from mbfcare.services.exporting import atomic_output, check_output
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.services.progress import NullProgress, Progress
@@ -417,7 +419,8 @@ def _skip_reason(state: str, outcome: str | None, handover_on: dt.date | None,
 
 
 def _plan(session: Session, programme_id: int | None, batch: int, *, group: int | None,
-          diacritics: bool, deadline: dt.date | None, unsent_only: bool) -> _Plan:
+          diacritics: bool, deadline: dt.date | None, unsent_only: bool,
+          actor: Actor | None = None) -> _Plan:
     programme = _programme(session, programme_id)
     batch_row = session.scalar(select(Batch).where(Batch.programme_id == programme.id,
                                                    Batch.number == batch))
@@ -437,6 +440,10 @@ def _plan(session: Session, programme_id: int | None, batch: int, *, group: int 
              .where(CareCase.batch_id == batch_row.id))
     if group is not None:
         query = query.where(CareCase.group_number == group)
+    # A district head's or a clerk's file holds only his own customers.
+    if actor is not None and actor.scoped:
+        query = query.where(CareCase.district == actor.district) if actor.role == "head" \
+            else query.where(CareCase.store == actor.store)
     found = session.execute(query).all()
     if not found and session.scalar(select(CareCase.id).where(
             CareCase.batch_id == batch_row.id).limit(1)) is None:
@@ -525,7 +532,7 @@ def _write_csv(path: Path, rows: Sequence[SmsRowDTO]) -> None:
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(SMS_HEADERS)
         for row in rows:
-            writer.writerow((row.number, row.message))
+            writer.writerow(csv_row((row.number, row.message)))
 
 
 def _write_xlsx(path: Path, rows: Sequence[SmsRowDTO]) -> None:
@@ -544,7 +551,7 @@ def _write_xlsx(path: Path, rows: Sequence[SmsRowDTO]) -> None:
         ws.freeze_panes(1, 0)
         for r, row in enumerate(rows, start=1):
             ws.write_string(r, 0, row.number, text)
-            ws.write_string(r, 1, row.message, text)
+            ws.write_string(r, 1, safe_text(row.message), text)
     finally:
         book.close()
 
@@ -552,45 +559,40 @@ def _write_xlsx(path: Path, rows: Sequence[SmsRowDTO]) -> None:
 def export_sms(factory: sessionmaker[Session], out: Path, *, programme_id: int | None = None,
                batch: int, diacritics: bool = True, group: int | None = None,
                deadline: dt.date | None = None, unsent_only: bool = False,
-               actor: Actor | None = None) -> SmsExportResult:
+               actor: Actor) -> SmsExportResult:
     """Write the batch's SMS list for an SMS gateway: `.csv` or `.xlsx` by the suffix.
 
     A header row (`So thue bao`, `Noi dung`), then one row per message: the number in `84…`
     form and the message. CSV is UTF-8 with BOM, comma-separated, quoted as needed, CRLF; the
     workbook stores both columns as text, so the number keeps its form. The file is replaced
-    only when writing succeeded. With an actor, the export is noted in the audit log.
-    Runs on a worker; no UI calls here.
+    only when writing succeeded. A district head's file holds his district's customers, a
+    clerk's his store's; the export is noted in the audit log (kind, file, messages; never
+    the numbers). Runs on a worker; no UI calls here.
 
     Raises:
         UsageError: `out` is neither `.csv` nor `.xlsx`, or its folder does not exist.
         NotFoundError: no such programme or batch.
         RuleError: the batch has no care list yet.
         ValidationError: a stored template is unusable.
+        PermissionProblem: the role may not write personal data.
         StorageError: the file could not be written.
     """
+    require_export(actor)
     out = Path(out)
     suffix = check_output(out, (".csv", ".xlsx"))
     with UnitOfWork(factory) as uow:
         plan = _plan(uow.session, programme_id, batch, group=group, diacritics=diacritics,
-                     deadline=deadline, unsent_only=unsent_only)
+                     deadline=deadline, unsent_only=unsent_only, actor=actor)
     with atomic_output(out, suffix) as tmp:
         (_write_csv if suffix == ".csv" else _write_xlsx)(tmp, plan.rows)
     totals = _totals(plan)
     result = SmsExportResult(file=str(out), format=suffix[1:], programme_id=plan.programme_id,
                              batch=batch, diacritics=diacritics, deadline=plan.deadline,
                              **totals)
-    if actor is not None:
-        with UnitOfWork(factory, write=True) as uow:
-            audit.record(uow.session, user=actor.name, action="export_sms", entity="batch",
-                         entity_id=plan.batch_id, programme_id=plan.programme_id,
-                         summary=f"Xuất danh sách SMS đợt {batch} "
-                                 f"({format_number(result.messages)} tin, "
-                                 f"{format_number(result.parts)} SMS, "
-                                 f"{'có dấu' if diacritics else 'không dấu'}): {out.name}",
-                         after={"file": out.name, "messages": result.messages,
-                                "parts": result.parts, "diacritics": diacritics,
-                                "group": group, "deadline": plan.deadline})
-            uow.commit()
+    audit_export(factory, actor, kind="sms", file=out, count=result.messages,
+                 unit="tin", programme_id=plan.programme_id,
+                 details={"batch": batch, "parts": result.parts, "diacritics": diacritics,
+                          "group": group, "deadline": plan.deadline})
     logger.info("sms list of programme %d batch %d: %d messages, %d parts, %s",
                 plan.programme_id, batch, result.messages, result.parts, out.name)
     return result
@@ -623,7 +625,7 @@ def mark_sms_sent(factory: sessionmaker[Session], *, programme_id: int | None = 
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         plan = _plan(session, programme_id, batch, group=group, diacritics=False,
-                     deadline=None, unsent_only=True)
+                     deadline=None, unsent_only=True, actor=actor)
         ids = [row.case_id for row in plan.rows]
         source = f"danh sách SMS đợt {batch}"
         for start in range(0, len(ids), 500):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from mbfcare.domain.actors import Actor, PermissionProblem
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.values import format_number
 from mbfcare.domain.vntext import clean_text, fold
 from mbfcare.errors import NotFoundError, RuleError, UsageError
@@ -195,13 +195,6 @@ def _checked(qty: int, reason: str | None, *, need_reason: bool) -> str:
     return (reason or "").strip()
 
 
-def _require(actor: Actor, action: str) -> None:
-    try:
-        actor.require(action)
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
-
-
 def move_stock(factory: sessionmaker[Session], kind: str, item_code: str, qty: int, *,
                actor: Actor, location: str | None = None, to_location: str | None = None,
                reason: str | None = None, programme_id: int | None = None) -> MovementResult:
@@ -217,7 +210,7 @@ def move_stock(factory: sessionmaker[Session], kind: str, item_code: str, qty: i
     if kind not in ("receive", "transfer", "return", "write_off"):
         raise UsageError(f"Không có thao tác kho '{kind}'.")
     why = _checked(qty, reason, need_reason=kind in ("transfer", "write_off"))
-    _require(actor, "stock")
+    actor.require("stock")
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
         pid = resolve_programme_id(session, programme_id)

@@ -44,11 +44,13 @@ from mbfcare.domain.survey import (
 )
 from mbfcare.domain.values import format_date, format_msisdn, format_number
 from mbfcare.errors import NotFoundError, RuleError, UsageError, ValidationError
+from mbfcare.io.safe_cells import csv_row
 from mbfcare.models import AuditEntry, Batch, CareCase, Subscriber, SurveyForm, SurveyResponse
 from mbfcare.models.base import utcnow
 from mbfcare.reports.regional import safe_text
 from mbfcare.services import audit
-from mbfcare.services.care_work import find_case, local_today, record_step_in
+from mbfcare.services.care_work import find_case, local_today, record_step_in, require_case
+from mbfcare.services.data_protection import in_scope, record_export, require_export
 from mbfcare.services.exporting import atomic_output, check_output
 from mbfcare.services.programmes import resolve_programme_id
 from mbfcare.uow import UnitOfWork
@@ -302,6 +304,7 @@ class SurveySummary:
 
 
 def _allowed(actor: Actor, action: str) -> None:
+    # Only the export (helper H3's part) still calls this; PermissionProblem is a RuleError.
     try:
         actor.require(action)
     except PermissionProblem as exc:
@@ -474,7 +477,7 @@ def update_survey_form(factory: sessionmaker[Session], programme_id: int | None,
         ValidationError: the definition cannot be used (the sentence says which question).
         NotFoundError: no such programme.
     """
-    _allowed(actor, "manage")
+    actor.require("manage")
     try:
         new = survey_from_dict(definition)
     except SurveyProblem as exc:
@@ -545,19 +548,22 @@ def response_for(factory: sessionmaker[Session], case_id: int) -> ResponseDTO | 
 
 
 def lookup_case(factory: sessionmaker[Session], programme_id: int | None,
-                text: str | int) -> SurveyCaseDTO:
+                text: str | int, *, actor: Actor) -> SurveyCaseDTO:
     """The customer named by a scanned code (`MBFC-S-…`), a typed number, or a case id.
 
     Raises:
+        PermissionProblem: the actor may not record, or the customer is not in his scope.
         UsageError: neither a number nor one of our codes.
         NotFoundError: not on a list of the programme.
     """
+    actor.require("record")
     with UnitOfWork(factory) as uow:
         session = uow.session
         case = _case(session, programme_id, text)
         sub = session.get(Subscriber, case.subscriber_id)
         batch = session.get(Batch, case.batch_id)
         assert sub is not None and batch is not None
+        require_case(actor, case, sub.msisdn)
         row = session.scalar(select(SurveyResponse).where(
             SurveyResponse.care_case_id == case.id))
         response = None
@@ -608,7 +614,7 @@ def save_response(factory: sessionmaker[Session], programme_id: int | None,
             survey step was recorded on another day.
         NotFoundError: not on a list of the programme.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     cleaned = {key: value for key, value in answers.items() if not _blank(value)}
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session
@@ -623,6 +629,7 @@ def save_response(factory: sessionmaker[Session], programme_id: int | None,
         ordered = {q.key: cleaned[q.key] for q in definition.questions if q.key in cleaned}
         sub = session.get(Subscriber, row_case.subscriber_id)
         assert sub is not None
+        require_case(actor, row_case, sub.msisdn)
         existing = session.scalar(select(SurveyResponse).where(
             SurveyResponse.care_case_id == row_case.id))
         day = answered_on or row_case.survey_on or (
@@ -639,7 +646,7 @@ def save_response(factory: sessionmaker[Session], programme_id: int | None,
                                     step_recorded=step_recorded)
                 uow.commit()
                 return result
-            _allowed(actor, "correct")
+            actor.require("correct")
             if not reason.strip():
                 raise UsageError(f"Phiếu khảo sát của {who} đã nhập ngày "
                                  f"{format_date(existing.answered_on)}; sửa lại cần ghi lý do.")
@@ -761,12 +768,12 @@ def _write_csv(path: Path, headers: Sequence[str], rows: Sequence[_ExportRow]) -
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(headers)
         for row in rows:
-            writer.writerow([
+            writer.writerow(csv_row([
                 row.msisdn, safe_text(row.name), row.batch,
                 "" if row.group is None else row.group, row.answered_on.strftime("%d/%m/%Y"),
                 *("" if v is None else v if isinstance(v, int) else safe_text(v)
                   for v in row.values),
-                safe_text(row.entered_by)])
+                safe_text(row.entered_by)]))
 
 
 def export_responses(factory: sessionmaker[Session], path: Path, programme_id: int | None, *,
@@ -783,10 +790,10 @@ def export_responses(factory: sessionmaker[Session], path: Path, programme_id: i
     Raises:
         UsageError: neither `.xlsx` nor `.csv`, or the folder does not exist.
         NotFoundError: no such programme or batch.
-        RuleError: the role may not.
+        PermissionProblem: the role may not write personal data.
         StorageError: the file could not be written.
     """
-    _allowed(actor, "record")
+    require_export(actor)
     out = Path(path)
     suffix = check_output(out, (".xlsx", ".csv"))
     with UnitOfWork(factory) as uow:
@@ -800,7 +807,7 @@ def export_responses(factory: sessionmaker[Session], path: Path, programme_id: i
         current_version = form.version if form is not None else 1
         current = versions[current_version]
         query = (select(SurveyResponse, Subscriber.msisdn, Subscriber.name, Batch.number,
-                        CareCase.group_number)
+                        CareCase.group_number, CareCase.district, CareCase.store)
                  .join(CareCase, CareCase.id == SurveyResponse.care_case_id)
                  .join(Subscriber, Subscriber.id == CareCase.subscriber_id)
                  .join(Batch, Batch.id == CareCase.batch_id)
@@ -809,9 +816,11 @@ def export_responses(factory: sessionmaker[Session], path: Path, programme_id: i
             query = query.where(Batch.number == batch)
         if only_new:
             query = query.where(SurveyResponse.exported_at.is_(None))
+        # A district head's or a clerk's file holds only his own customers' answers.
         found = [(r.id, r.form_version, dict(r.answers or {}), r.answered_on, r.entered_by,
                   msisdn, name or "", number, group)
-                 for r, msisdn, name, number, group in session.execute(query)]
+                 for r, msisdn, name, number, group, district, store in session.execute(query)
+                 if in_scope(actor, district, store)]
     columns = [_Column(q.key, q) for q in current.questions]
     keys = {q.key for q in current.questions}
     extra: list[_Column] = []
@@ -853,12 +862,9 @@ def export_responses(factory: sessionmaker[Session], path: Path, programme_id: i
                 for response in uow.session.scalars(select(SurveyResponse).where(
                         SurveyResponse.id.in_(ids[start:start + 500]))):
                     response.exported_at = now
-            audit.record(uow.session, user=actor.name, action="export_survey",
-                         entity="survey_response", entity_id=None, programme_id=pid,
-                         summary=f"Xuất {format_number(len(rows))} phiếu khảo sát cho iCRM "
-                                 f"({out.name})",
-                         after={"file": out.name, "rows": len(rows), "batch": batch,
-                                "only_new": only_new})
+            record_export(uow.session, actor, kind="survey_answers", file=out,
+                          count=len(rows), programme_id=pid,
+                          details={"batch": batch, "only_new": only_new})
             uow.commit()
     logger.info("survey export of programme %d: %d rows, %s", pid, len(rows), out.name)
     return ExportResult(str(out), suffix[1:], len(rows), pid, current_version, batch, only_new)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import html
 import logging
@@ -31,9 +32,11 @@ from shiboken6 import isValid
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.domain.actors import Actor
+from mbfcare.domain.masking import shown_phone
 from mbfcare.domain.steps import OUTCOMES, RECORDABLE_STEPS, STEPS
 from mbfcare.domain.values import format_cycle, format_date, format_money, format_msisdn
-from mbfcare.services import care_work, exporting, queries
+from mbfcare.errors import StorageError
+from mbfcare.services import care_work, data_protection, exporting, queries
 from mbfcare.services.queries import (
     ANY_OUTCOME,
     GAP,
@@ -42,6 +45,7 @@ from mbfcare.services.queries import (
     CareListFilter,
     FilterChoices,
 )
+from mbfcare.services.versions import ChangedByOther
 from mbfcare.ui import messages
 from mbfcare.ui.record_dialogs import RecordDialog, RecordInput
 from mbfcare.ui.tablemodels.care_list import (
@@ -88,7 +92,7 @@ class CareListWidget(QWidget):
         self._choices = FilterChoices((), (), (), (), ())
         self._choices_generation = 0
 
-        self._model = CareListTableModel(factory, runner, self)
+        self._model = CareListTableModel(factory, runner, self, actor=self._actor)
         self._batch_combo = self._combo("batch")
         self._group_combo = self._combo("group")
         self._delivery_combo = self._combo("delivery")
@@ -261,8 +265,9 @@ class CareListWidget(QWidget):
         )
 
     def set_actor(self, actor: Actor) -> None:
-        """Who records from the detail panel."""
+        """Who looks (the list is limited to his district or store) and records."""
         self._actor = actor
+        self._model.actor = actor
 
     def apply_record(self, mode: str, given: RecordInput) -> None:
         """Run what a record form asked (step, outcome or undo) for the entry in the detail
@@ -273,19 +278,24 @@ class CareListWidget(QWidget):
         # The entry's id: the panel already holds it, no printed code is needed.
         code = dto.id
         actor, factory = self._actor, self._factory
+        # What the panel shows: if someone recorded since, the service refuses instead of
+        # building on a screen that is no longer true.
+        seen = dto.row_version
 
         def work(_progress: TaskProgress) -> str:
             if mode == "step":
                 return care_work.record_step(factory, code, given.what, actor=actor,
                                              on=given.on, by=given.by,
-                                             value=given.text or None).text
+                                             value=given.text or None, seen_version=seen).text
             if mode == "outcome":
                 return str(care_work.record_outcome(factory, code, given.what, actor=actor,
-                                                    note=given.text, on=given.on)["_text"])
-            return care_work.undo(factory, code, given.what, reason=given.text, actor=actor)
+                                                    note=given.text, on=given.on,
+                                                    seen_version=seen)["_text"])
+            return care_work.undo(factory, code, given.what, reason=given.text, actor=actor,
+                                  seen_version=seen)
 
         self._runner.start(work, on_done=partial(self._on_recorded, dto.id),
-                           on_error=self._on_task_failed)
+                           on_error=partial(self._on_record_failed, dto.id))
 
     def detail_text(self) -> str:
         """The detail panel's text (for tests and copying)."""
@@ -307,7 +317,8 @@ class CareListWidget(QWidget):
             self._model.set_filter(None)
             return
         self._runner.start(
-            lambda _progress: queries.filter_choices(self._factory, programme_id),
+            lambda _progress: queries.filter_choices(self._factory, programme_id,
+                                                     actor=self._actor),
             on_done=partial(self._on_choices_loaded, generation, batch),
             on_error=self._on_task_failed)
 
@@ -321,7 +332,8 @@ class CareListWidget(QWidget):
         batch = self._batch_combo.currentData()
         programme_id = self._programme_id
         self._runner.start(
-            lambda _progress: queries.filter_choices(self._factory, programme_id),
+            lambda _progress: queries.filter_choices(self._factory, programme_id,
+                                                     actor=self._actor),
             on_done=partial(self._on_choices_loaded, generation, batch),
             on_error=self._on_task_failed)
 
@@ -348,8 +360,10 @@ class CareListWidget(QWidget):
         ids = self._model.ids()
         columns = export_columns()
         self._export_button.setEnabled(False)
+        actor, programme_id = self._actor, self._programme_id
         self._runner.start(
-            lambda progress: exporting.export_ids(self._factory, ids, path, columns, progress),
+            lambda progress: exporting.export_ids(self._factory, ids, path, columns, progress,
+                                                  actor=actor, programme_id=programme_id),
             on_done=partial(self._on_exported, path),
             on_error=self._on_export_failed)
 
@@ -425,8 +439,15 @@ class CareListWidget(QWidget):
 
     def _load_detail(self, case_id: int) -> None:
         self._detail_id = case_id
-        self._runner.start(lambda _progress: queries.care_detail(self._factory, case_id),
-                           on_done=partial(self._on_detail_loaded, case_id),
+        actor, factory = self._actor, self._factory
+
+        def work(_progress: TaskProgress) -> CareDetailDTO:
+            detail = queries.care_detail(factory, case_id, actor=actor)
+            # The contact number is not this screen's work: masked when the office says so.
+            return dataclasses.replace(detail, contact_number=shown_phone(
+                detail.contact_number, data_protection.masking_on(factory)))
+
+        self._runner.start(work, on_done=partial(self._on_detail_loaded, case_id),
                            on_error=self._on_task_failed)
 
     def _detail_html(self, d: CareDetailDTO) -> str:
@@ -441,6 +462,8 @@ class CareListWidget(QWidget):
                 state_text(d.state), delivery_text(d.delivery)) if x) + "</p>",
             "<p>" + " · ".join(e(x) for x in (
                 d.district, d.province, d.store, d.address,
+                self.tr("SĐT liên hệ: {number}").format(number=d.contact_number)
+                if d.contact_number else "",
                 self.tr("kích hoạt {date}").format(date=format_date(d.activation_date))
                 if d.activation_date else "",
                 self.tr("{years} năm sử dụng ({band})").format(years=d.tenure_years,
@@ -628,6 +651,16 @@ class CareListWidget(QWidget):
         if not isValid(self):
             return  # closed while the worker was busy
         messages.show_error(self, exc)
+
+    def _on_record_failed(self, case_id: int, exc: BaseException) -> None:
+        if not isValid(self):
+            return
+        messages.show_error(self, exc)
+        if isinstance(exc, (ChangedByOther, StorageError)):
+            # Show what the database now holds, never what this screen assumed.
+            self._model.refresh_rows()
+            if self._detail_id == case_id:
+                self._load_detail(case_id)
 
     # --- Qt overrides -----------------------------------------------------------------------
 

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.values import format_money, format_msisdn, format_number
 from mbfcare.services import classification
+from mbfcare.services.accounts import local_actor
 from mbfcare.services.classification import ClassifyResult, GapCase
 from mbfcare.ui import messages
 from mbfcare.ui.tasks import TaskRunner
@@ -50,9 +52,11 @@ class ClassifyDialog(QDialog):
 
     def __init__(self, factory: sessionmaker[Session], runner: TaskRunner,
                  programme_id: int | None, batch: int, care_month: str,
-                 gift_types: list[int], parent: QWidget | None = None) -> None:
+                 gift_types: list[int], parent: QWidget | None = None, *,
+                 actor: Actor | None = None) -> None:
         super().__init__(parent)
         self._factory, self._runner = factory, runner
+        self._actor = actor or local_actor()
         self._programme_id, self._batch = programme_id, batch
         self.preview: ClassifyResult | None = None
         self.setWindowTitle(self.tr("Xếp danh sách đợt {batch}").format(batch=batch))
@@ -103,8 +107,8 @@ class ClassifyDialog(QDialog):
         self.run_button.setEnabled(False)
         self.summary.setText(self.tr("Đang tính…"))
         self._runner.start(
-            partial(_classify, self._factory, self._programme_id, self._batch, care,
-                    dry_run, self._plan()),
+            partial(_classify, self._factory, self._actor, self._programme_id, self._batch,
+                    care, dry_run, self._plan()),
             on_done=self._on_preview_done if dry_run else self._on_run_done,
             on_error=self._on_failed)
 
@@ -163,7 +167,7 @@ class ClassifyDialog(QDialog):
         self.classified.emit(result)
         if result.in_gap:
             dialog = GapDecisionDialog(self._factory, self._runner, self._programme_id,
-                                       self._batch, self)
+                                       self._batch, self, actor=self._actor)
             dialog.open()
             self.gap_dialog = dialog
         else:
@@ -175,13 +179,13 @@ class ClassifyDialog(QDialog):
         messages.show_error(self, exc)
 
 
-def _classify(factory: sessionmaker[Session], programme_id: int | None, batch: int,
-              care: str, dry_run: bool, plan: dict[int, int] | None, progress: Any
+def _classify(factory: sessionmaker[Session], actor: Actor, programme_id: int | None,
+              batch: int, care: str, dry_run: bool, plan: dict[int, int] | None, progress: Any
               ) -> ClassifyResult:
     """Worker: classify (or preview). No UI calls here."""
     return classification.classify_batch(factory, programme_id=programme_id, batch=batch,
                                          care_month=care or None, dry_run=dry_run, plan=plan,
-                                         progress=progress)
+                                         actor=actor, progress=progress)
 
 
 class GapDecisionDialog(QDialog):
@@ -196,9 +200,10 @@ class GapDecisionDialog(QDialog):
 
     def __init__(self, factory: sessionmaker[Session], runner: TaskRunner,
                  programme_id: int | None, batch: int | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, actor: Actor | None = None) -> None:
         super().__init__(parent)
         self._factory, self._runner = factory, runner
+        self._actor = actor or local_actor()
         self._programme_id, self._batch = programme_id, batch
         self.cases: list[GapCase] = []
         self.setWindowTitle(self.tr("Quyết định nhóm cho KH ngoài các nhóm"))
@@ -231,7 +236,7 @@ class GapDecisionDialog(QDialog):
         box.rejected.connect(self.reject)
         layout.addWidget(box)
         self.resize(820, 480)
-        self._runner.start(partial(_gap_cases, factory, programme_id, batch),
+        self._runner.start(partial(_gap_cases, factory, self._actor, programme_id, batch),
                            on_done=self._on_loaded,
                            on_error=lambda exc: messages.show_error(self, exc))
 
@@ -275,7 +280,8 @@ class GapDecisionDialog(QDialog):
             return
         self.note_error.clear()
         self.save_button.setEnabled(False)
-        self._runner.start(partial(_decide, self._factory, self._programme_id, chosen, note),
+        self._runner.start(partial(_decide, self._factory, self._actor, self._programme_id,
+                                   chosen, note),
                            on_done=self._on_saved, on_error=self._on_failed)
 
     def _on_saved(self, count: int) -> None:
@@ -289,20 +295,18 @@ class GapDecisionDialog(QDialog):
         messages.show_error(self, exc)
 
 
-def _gap_cases(factory: sessionmaker[Session], programme_id: int | None, batch: int | None,
-               progress: Any) -> list[GapCase]:
+def _gap_cases(factory: sessionmaker[Session], actor: Actor, programme_id: int | None,
+               batch: int | None, progress: Any) -> list[GapCase]:
     """Worker: the gap cases. No UI calls here."""
-    return classification.gap_cases(factory, programme_id=programme_id, batch=batch)
+    return classification.gap_cases(factory, actor=actor, programme_id=programme_id,
+                                     batch=batch)
 
 
-def _decide(factory: sessionmaker[Session], programme_id: int | None,
+def _decide(factory: sessionmaker[Session], actor: Actor, programme_id: int | None,
             chosen: list[tuple[GapCase, str]], note: str, progress: Any) -> int:
     """Worker: record each decision. No UI calls here."""
-    import getpass
-
-    user = getpass.getuser()
     for case, choice in chosen:
         classification.decide_gap(factory, case.msisdn, group=None if choice == "none"
-                                  else int(choice), by=user, note=note,
+                                  else int(choice), actor=actor, note=note,
                                   programme_id=programme_id)
     return len(chosen)

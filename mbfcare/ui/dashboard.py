@@ -40,8 +40,10 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.values import format_number
 from mbfcare.errors import MbfCareError
+from mbfcare.services.accounts import local_actor
 from mbfcare.services.dashboard import (
     COUNT_FIELDS,
     DashboardDTO,
@@ -108,10 +110,12 @@ class DashboardWidget(QWidget):
     loaded = Signal(object)
 
     def __init__(self, factory: sessionmaker[Session], runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, actor: Actor | None = None) -> None:
         super().__init__(parent)
         self._factory = factory
         self._runner = runner
+        # Whose counts: a district head's or a clerk's scope, everything for the others.
+        self.actor = actor or local_actor()
         self._programme_id: int | None = None
         self._batch: int | None = None
         self._generation = 0
@@ -241,11 +245,12 @@ class DashboardWidget(QWidget):
         self._generation += 1
         generation = self._generation
         factory, programme_id, batch = self._factory, self._programme_id, self._batch
+        actor = self.actor
         self._show_status(self.tr("Đang tải…"))
         self._refresh_button.setEnabled(False)
 
         def work(_progress: TaskProgress) -> DashboardDTO:
-            return dashboard(factory, programme_id, batch)
+            return dashboard(factory, programme_id, batch, actor=actor)
 
         self._runner.start(work, lambda dto: self._on_loaded(generation, dto),
                            lambda exc: self._on_failed(generation, exc))

@@ -79,9 +79,10 @@ _NONE, _SERVE, _OWED, _BLOCKED, _SERVED = "none", "serve", "owed", "blocked", "s
 
 
 def _lookup(factory: sessionmaker[Session], text: str, programme_id: int,
-            location: str | None, _progress: TaskProgress) -> DeskCaseDTO:
+            location: str | None, actor: Actor, _progress: TaskProgress) -> DeskCaseDTO:
     """Worker: the customer a scan or a typed number names. No UI calls here."""
-    return care_work.desk_lookup(factory, text, programme_id=programme_id, location=location)
+    return care_work.desk_lookup(factory, text, actor=actor, programme_id=programme_id,
+                                 location=location)
 
 
 def _record(factory: sessionmaker[Session], msisdn: str, actor: Actor, item_code: str | None,
@@ -760,7 +761,7 @@ class DeskPage(QWidget):
         served_case = self._dto.case_id if refresh and self._mode == _SERVED and self._dto \
             else None
         self._start(partial(_lookup, self._factory, text, self._programme_id,
-                            self._location()),
+                            self._location(), self._actor),
                     partial(self._on_looked_up, survey_code, served_case,
                             refresh and self._banner_kind == "error"),
                     input_text="" if refresh else text)

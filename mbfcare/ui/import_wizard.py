@@ -61,9 +61,11 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.headers import resolve_month
 from mbfcare.errors import Cancelled
 from mbfcare.services import importing, layouts, programmes
+from mbfcare.services.accounts import local_actor
 from mbfcare.services.importing import FieldMatch, FilePreview, ImportResult
 from mbfcare.services.programmes import BatchInfo
 from mbfcare.ui import messages
@@ -141,13 +143,13 @@ class ImportChoices:
     care_month: str | None
 
 
-def _run_import(factory: sessionmaker[Session], choices: ImportChoices, dry_run: bool,
-                progress: TaskProgress) -> ImportResult:
+def _run_import(factory: sessionmaker[Session], choices: ImportChoices, actor: Actor,
+                dry_run: bool, progress: TaskProgress) -> ImportResult:
     """Worker: the dry run or the import; remembers the mapping once imported. No UI calls."""
     result = importing.import_subscribers(
         factory, choices.path, programme_id=choices.programme_id, batch=choices.batch,
         care_month=choices.care_month, sheet=choices.sheet, header_row=choices.header_row,
-        mapping=choices.mapping, dry_run=dry_run, progress=progress,
+        mapping=choices.mapping, dry_run=dry_run, actor=actor, progress=progress,
     )
     if not dry_run:
         try:
@@ -311,10 +313,12 @@ class ImportWizardWidget(QWidget):
     step_changed = Signal(int)
 
     def __init__(self, factory: sessionmaker[Session], runner: TaskRunner,
-                 parent: QWidget | None = None, *, settings: QSettings | None = None) -> None:
+                 parent: QWidget | None = None, *, settings: QSettings | None = None,
+                 actor: Actor | None = None) -> None:
         super().__init__(parent)
         self._factory = factory
         self._runner = runner
+        self.actor = actor or local_actor()
         self._settings = settings if settings is not None else QSettings()
         self._programme_id: int | None = None
         self._wanted_batch: int | None = None
@@ -967,7 +971,7 @@ class ImportWizardWidget(QWidget):
         self._reasons_table.setRowCount(0)
         self._rejected_table.setRowCount(0)
         self._show_step(STEP_CHECK)
-        self._start(partial(_run_import, self._factory, self._choices, True),
+        self._start(partial(_run_import, self._factory, self._choices, self.actor, True),
                     self._on_check_finished, self._on_check_failed)
 
     def _counts_text(self, result: ImportResult) -> str:
@@ -1028,7 +1032,7 @@ class ImportWizardWidget(QWidget):
         self._cancel_button.setEnabled(True)
         self._show_step(STEP_IMPORT)
         self._clock.start()
-        self._start(partial(_run_import, self._factory, self._choices, False),
+        self._start(partial(_run_import, self._factory, self._choices, self.actor, False),
                     self._on_import_done, self._on_import_failed)
 
     @Slot(int, int, str)

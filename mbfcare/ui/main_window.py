@@ -7,9 +7,9 @@ import getpass
 import logging
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (
@@ -35,9 +35,11 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare import __version__, paths
+from mbfcare.backup_files import BackupFile, BackupPolicy
 from mbfcare.domain.actors import ROLES, Actor
 from mbfcare.domain.values import format_number
-from mbfcare.services import exporting, printing, profiles, programmes, surveys
+from mbfcare.errors import MbfCareError
+from mbfcare.services import backups, exporting, printing, profiles, programmes, surveys
 from mbfcare.services.programmes import ProgrammeSummary
 from mbfcare.ui import messages
 from mbfcare.ui.bulk_recording import BulkRecordingDialog
@@ -49,6 +51,7 @@ from mbfcare.ui.import_wizard import ImportWizardWidget
 from mbfcare.ui.print_page import PrintPage
 from mbfcare.ui.reports_page import ReportsPage
 from mbfcare.ui.settings_page import SettingsWidget
+from mbfcare.ui.sign_in import ChangePasswordDialog
 from mbfcare.ui.stock_page import StockPage
 from mbfcare.ui.survey_entry import SurveyEntryDialog
 from mbfcare.ui.survey_form_editor import SurveyFormEditorDialog
@@ -68,9 +71,11 @@ def _load_programmes(factory: sessionmaker[Session], _progress: TaskProgress
     return programmes.list_programmes(factory)
 
 
-def _create_default_programme(factory: sessionmaker[Session], _progress: TaskProgress) -> int:
+def _create_default_programme(factory: sessionmaker[Session], actor: Actor,
+                              _progress: TaskProgress) -> int:
     """Worker: store the source document's programme. No UI calls here."""
-    return programmes.create_programme(factory, programmes.default_programme_spec())
+    return programmes.create_programme(factory, programmes.default_programme_spec(),
+                                       actor=actor)
 
 
 class MainWindow(QMainWindow):
@@ -84,20 +89,25 @@ class MainWindow(QMainWindow):
 
     programmes_loaded = Signal(object)
     restart_requested = Signal(str)
+    sign_out_requested = Signal()
 
     SECTIONS = ("dashboard", "import", "care_list", "desk", "stock", "print", "reports",
                 "settings")
+    # The permission (mbfcare.domain.actors) a section needs to be usable.
+    SECTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "dashboard": "report", "import": "import", "care_list": "view_lists", "desk": "record",
+        "stock": "view_lists", "print": "export_personal", "reports": "report"}
 
     def __init__(self, factory: sessionmaker[Session], db_description: str,
                  runner: TaskRunner | None = None, user: str | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, actor: Actor | None = None) -> None:
         super().__init__(parent)
         self._factory = factory
         self._db_description = db_description
         self._runner = runner or TaskRunner(self)
-        self._user = user or getpass.getuser()
-        # Until sign-in (issue 8), the PC's account records, with the administrator's role.
-        self.actor = Actor(self._user, "admin")
+        # Who signed in; without one (no account yet, tests) the PC's user, as administrator.
+        self._user = actor.name if actor is not None else (user or getpass.getuser())
+        self.actor = actor if actor is not None else Actor(self._user, "admin")
         self.programmes: list[ProgrammeSummary] = []
         self.programme_id: int | None = None
         self.batch: int | None = None
@@ -109,8 +119,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        self._apply_role()
         self._runner.busy_changed.connect(self._on_runner_busy_changed)
         self._restore_state()
+        self._start_backup_timer()
         self.refresh()
 
     # ------------------------------------------------------------------ construction
@@ -128,7 +140,8 @@ class MainWindow(QMainWindow):
         self._stack.addWidget(self._error_label)
 
         self.overview = self._build_overview()
-        self.import_page = ImportWizardWidget(self._factory, self._runner, self)
+        self.import_page = ImportWizardWidget(self._factory, self._runner, self,
+                                              actor=self.actor)
         self.care_list = CareListWidget(self._factory, self._runner, self, actor=self.actor)
         self.desk = DeskPage(self._factory, self._runner, self.actor, self)
         self.stock_page = StockPage(self._factory, self._runner, self.actor, self)
@@ -179,6 +192,9 @@ class MainWindow(QMainWindow):
         self.print_page.sms.sent_marked.connect(lambda _result: self._on_work_recorded())
         self.desk.receipt_requested.connect(self._on_receipt_requested)
         self.settings_page.language_changed.connect(lambda _lang: self.restart_requested.emit(""))
+        # A restore reopens the window on the restored file; new backup settings apply now.
+        self.settings_page.database_tab.restart_requested.connect(self.restart_requested)
+        self.settings_page.database_tab.policy_changed.connect(self._on_backup_policy_changed)
 
     def _build_overview(self) -> QWidget:
         page = QWidget(self._stack)
@@ -190,7 +206,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self._count_label)
         self._programme_holder = QVBoxLayout()
         layout.addLayout(self._programme_holder)
-        self.dashboard = DashboardWidget(self._factory, self._runner, page)
+        self.dashboard = DashboardWidget(self._factory, self._runner, page, actor=self.actor)
         layout.addWidget(self.dashboard, 1)
         scroll = QScrollArea(self._stack)
         scroll.setWidgetResizable(True)
@@ -290,6 +306,11 @@ class MainWindow(QMainWindow):
         self._about_action = self._action(self.tr("&Giới thiệu"), None,
                                           self._on_about_action_triggered)
         self._about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self._password_action = self._action(self.tr("Đổ&i mật khẩu…"), None,
+                                             self._on_password_action_triggered)
+        self._sign_out_action = self._action(self.tr("Đăn&g xuất"), None,
+                                             self.sign_out_requested.emit,
+                                             self.tr("Đăng xuất và trở về màn hình đăng nhập"))
         self._section_actions = []
         for i, key in enumerate(self.SECTIONS, start=1):
             item = self._sidebar.item(i - 1)
@@ -308,6 +329,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._icrm_surveys_action)
         file_menu.addSeparator()
         file_menu.addAction(self._refresh_action)
+        file_menu.addAction(self._password_action)
+        file_menu.addAction(self._sign_out_action)
         file_menu.addAction(self._quit_action)
         programme_menu = bar.addMenu(self.tr("&Chương trình"))
         programme_menu.addAction(self._classify_action)
@@ -348,19 +371,51 @@ class MainWindow(QMainWindow):
         self._db_status = QLabel(self._db_description, self)
         self._db_status.setToolTip(self._db_description)
         role_words = {"admin": self.tr("Quản trị"), "head": self.tr("Trưởng MF Quận/Huyện"),
-                      "care": self.tr("Phòng CSKH"), "clerk": self.tr("Giao dịch viên"),
-                      "viewer": self.tr("Chỉ xem")}
+                      "clerk": self.tr("Giao dịch viên"), "viewer": self.tr("Chỉ xem")}
         role = role_words.get(self.actor.role, ROLES.get(self.actor.role, self.actor.role))
-        self._user_status = QLabel(f"{self._user} ({role})", self)
+        scope = self.actor.district if self.actor.role == "head" else \
+            self.actor.store if self.actor.role == "clerk" else None
+        self._user_status = QLabel(f"{self.actor.name} ({role}"
+                                   + (f" – {scope}" if scope else "") + ")", self)
         for label in (self._programme_status, self._db_status, self._user_status):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
 
     # ------------------------------------------------------------------ behaviour
 
+    def _apply_role(self) -> None:
+        """Disable what the signed-in role may not use, with a tooltip saying why (the
+        services refuse anyway: this only spares the user a refusal)."""
+        role = ROLES.get(self.actor.role, self.actor.role)
+        why = self.tr("Vai trò {role} không dùng phần này.").format(role=role)
+        self.blocked_sections = {key for key, action in self.SECTION_PERMISSIONS.items()
+                                 if not self.actor.may(action)}
+        if self.actor.role == "viewer":  # the regional office: overview and reports only
+            self.blocked_sections.add("settings")
+        for row, key in enumerate(self.SECTIONS):
+            if key in self.blocked_sections:
+                item = self._sidebar.item(row)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                item.setToolTip(why)
+                self._section_actions[row].setEnabled(False)
+                self._section_actions[row].setToolTip(why)
+        for action, needed in ((self._import_action, "import"), (self._bulk_action, "bulk"),
+                               (self._survey_action, "record"),
+                               (self._survey_form_action, "manage"),
+                               (self._classify_action, "manage"),
+                               (self._gap_action, "manage")):
+            if not self.actor.may(needed):
+                action.setEnabled(False)
+                action.setToolTip(why)
+        if not self.actor.may("manage"):
+            self._create_button.setEnabled(False)
+            self._create_button.setToolTip(why)
+        self._password_action.setEnabled(bool(self.actor.username))
+        self._sign_out_action.setEnabled(bool(self.actor.username))
+
     def show_section(self, key: str) -> None:
         """Switch to a section (`dashboard`, `import`, `care_list`, `settings`)."""
-        if not self.programmes:
+        if not self.programmes or key in self.blocked_sections:
             return
         self._sidebar.setCurrentRow(self.SECTIONS.index(key))
 
@@ -513,7 +568,8 @@ class MainWindow(QMainWindow):
         if info is None:
             return
         dialog = ClassifyDialog(self._factory, self._runner, self.programme_id, batch,
-                                info.care_month_text, list(summary.gift_types), self)
+                                info.care_month_text, list(summary.gift_types), self,
+                                actor=self.actor)
         dialog.classified.connect(lambda _r: self._reload_sections())
         dialog.open()
         self._dialog: QWidget = dialog
@@ -565,7 +621,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_create_button_clicked(self) -> None:
         self._create_button.setEnabled(False)
-        self._runner.start(partial(_create_default_programme, self._factory),
+        self._runner.start(partial(_create_default_programme, self._factory, self.actor),
                            on_done=self._on_programme_created,
                            on_error=self._on_create_failed)
 
@@ -605,7 +661,7 @@ class MainWindow(QMainWindow):
         if not path:
             return
         self._runner.start(
-            partial(_export_regional, self._factory, self.programme_id, path, self._user),
+            partial(_export_regional, self._factory, self.programme_id, path, self.actor),
             on_done=lambda r: messages.notify(self, self.tr(
                 "Đã xuất {file} ({rows} dòng chi tiết).").format(
                 file=r.file, rows=vn_number(r.rows.get("ChiTiet", 0)))),
@@ -625,7 +681,8 @@ class MainWindow(QMainWindow):
 
         def work(_progress: TaskProgress) -> str:
             if what == "profiles":
-                return profiles.export_profiles(factory, Path(path), programme_id).text
+                return profiles.export_profiles(factory, Path(path), programme_id,
+                                                actor=actor).text
             return surveys.export_responses(factory, Path(path), programme_id,
                                             actor=actor).text
 
@@ -693,8 +750,14 @@ class MainWindow(QMainWindow):
 
     def _on_gap_action_triggered(self) -> None:
         dialog = GapDecisionDialog(self._factory, self._runner, self.programme_id, self.batch,
-                                   self)
+                                   self, actor=self.actor)
         dialog.decided.connect(lambda _n: self._reload_sections())
+        dialog.open()
+        self._dialog = dialog
+
+    @Slot()
+    def _on_password_action_triggered(self) -> None:
+        dialog = ChangePasswordDialog(self._factory, self._runner, self.actor, self)
         dialog.open()
         self._dialog = dialog
 
@@ -712,6 +775,51 @@ class MainWindow(QMainWindow):
             "MBF Care {version}\n\nQuản lý chương trình chăm sóc khách hàng và trao quà tặng "
             "của MobiFone (Khu vực 5).\n\nCơ sở dữ liệu: {db}\nThư mục dữ liệu: {home}"
         ).format(version=__version__, db=self._db_description, home=paths.data_dir()))
+
+    # ------------------------------------------------------------------ backups
+
+    def _start_backup_timer(self) -> None:
+        """While the window is open, back a changed SQLite file up every few minutes."""
+        self._backup_url = backups.factory_url(self._factory) or ""
+        self._backup_timer = QTimer(self)
+        self._backup_timer.timeout.connect(self._on_backup_timer_timeout)
+        if self._backup_url and backups.database_file(self._backup_url) is not None:
+            policy = self.settings_page.database_tab.policy()
+            self._backup_timer.start(policy.minutes * 60_000)
+
+    @Slot(object)
+    def _on_backup_policy_changed(self, policy: BackupPolicy) -> None:
+        if self._backup_timer.isActive():
+            self._backup_timer.start(policy.minutes * 60_000)
+
+    @Slot()
+    def _on_backup_timer_timeout(self) -> None:
+        policy = self.settings_page.database_tab.policy()
+        self._runner.start(partial(_backup_if_changed, self._backup_url, policy),
+                           on_done=self._on_periodic_backup_done,
+                           on_error=self._on_periodic_backup_failed)
+
+    def _on_periodic_backup_done(self, backup: BackupFile | None) -> None:
+        if backup is not None:
+            messages.notify(self, self.tr("Đã tự sao lưu lúc {time}.").format(
+                time=f"{backup.taken_at:%H:%M}"))
+
+    def _on_periodic_backup_failed(self, exc: BaseException) -> None:
+        # Not a modal box every half hour: the status bar says it, the log keeps it, and the
+        # next attempt comes with the next interval.
+        logger.warning("periodic backup failed: %s", exc)
+        messages.notify(self, self.tr("Chưa tự sao lưu được: {reason}").format(reason=exc),
+                        60_000)
+
+    def _backup_on_close(self) -> None:
+        """The backup on close (the work is done; the window waits for it)."""
+        if not self._backup_timer.isActive():
+            return
+        self._backup_timer.stop()
+        try:
+            backups.backup_if_changed(self._backup_url, self.settings_page.database_tab.policy())
+        except MbfCareError as exc:
+            logger.warning("backup on close failed: %s", exc)
 
     # ------------------------------------------------------------------ window state
 
@@ -739,15 +847,23 @@ class MainWindow(QMainWindow):
         self._save_state()
         # Work in flight finishes (or rolls back) before the window goes away.
         self._runner.wait(10000)
+        self._backup_on_close()
         super().closeEvent(event)
 
 
-def _export_regional(factory: sessionmaker[Session], programme_id: int, path: str, user: str,
-                     _progress: TaskProgress) -> Any:
+def _backup_if_changed(url: str, policy: BackupPolicy, _progress: TaskProgress
+                       ) -> BackupFile | None:
+    """Worker: the periodic backup, when the database changed. No UI calls here."""
+    return backups.backup_if_changed(url, policy)
+
+
+def _export_regional(factory: sessionmaker[Session], programme_id: int, path: str,
+                     actor: Actor, _progress: TaskProgress) -> Any:
     """Worker: write the regional workbook. No UI calls here."""
     from pathlib import Path
 
-    return exporting.export_regional(factory, Path(path), programme_id=programme_id, user=user)
+    return exporting.export_regional(factory, Path(path), programme_id=programme_id,
+                                     actor=actor)
 
 
 def _scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:

@@ -51,6 +51,7 @@ from mbfcare.errors import MbfCareError
 from mbfcare.services import profiles
 from mbfcare.services.care_work import StepResult, local_today
 from mbfcare.services.profiles import ProfileProblem, ProfileResult, ProfileStateDTO
+from mbfcare.services.versions import ChangedByOther
 from mbfcare.ui import messages
 from mbfcare.ui.tasks import TaskRunner
 
@@ -74,13 +75,14 @@ def _load_state(factory: sessionmaker[Session], case_id: int, progress: Any
 
 
 def _save_profile(factory: sessionmaker[Session], case_id: int, values: dict[str, str],
-                  actor: Actor, on: dt.date, reason: str | None, progress: Any
-                  ) -> ProfileResult:
+                  actor: Actor, on: dt.date, reason: str | None, seen_version: int,
+                  progress: Any) -> ProfileResult:
     """Worker: store the collection (and the data check). No UI calls here."""
     return profiles.record_profile(factory, case_id, name=values["name"],
                                    id_text=values["id_number"],
                                    birth_text=values["birth_date"], address=values["address"],
-                                   actor=actor, on=on, reason=reason)
+                                   actor=actor, on=on, reason=reason,
+                                   seen_version=seen_version)
 
 
 def _save_package(factory: sessionmaker[Session], case_id: int, package: str, actor: Actor,
@@ -479,9 +481,11 @@ class ProfileFormDialog(QDialog):
             return
         self._saving = True
         self._set_enabled(False)
+        # The version this form shows: a save after someone else's is refused, not merged.
+        seen = self.state.collected.row_version if self.state.collected is not None else 0
         self._runner.start(
             partial(_save_profile, self._factory, self._case_id, self.values(), self._actor,
-                    on, reason),
+                    on, reason, seen),
             on_done=self._on_saved, on_error=self._on_save_failed)
 
     def _on_saved(self, result: ProfileResult) -> None:
@@ -498,10 +502,21 @@ class ProfileFormDialog(QDialog):
             self._show(exc.problems)
             first = next(k for k in FIELDS if k in exc.problems)
             self.edits[first].setFocus(Qt.FocusReason.OtherFocusReason)
+        elif isinstance(exc, ChangedByOther):
+            # Show what the other person saved; ours was not written (the message says so).
+            self.error_label.show_problem(str(exc))
+            self._set_enabled(False)
+            self._runner.start(partial(_load_state, self._factory, self._case_id),
+                               on_done=self._on_reloaded, on_error=self._on_save_failed)
         elif isinstance(exc, MbfCareError):
             self.error_label.show_problem(str(exc))
         else:
             messages.show_error(self, exc)
+
+    def _on_reloaded(self, state: ProfileStateDTO) -> None:
+        problem = self.error_label.problem
+        self._on_loaded(state)
+        self.error_label.show_problem(problem)
 
 
 # --------------------------------------------------------------------------- package advice

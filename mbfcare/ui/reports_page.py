@@ -1,6 +1,7 @@
 """Báo cáo: the progress, survey and stock reports (shown in the window as their PDF, saved as
-PDF or XLSX), the regional workbook ("Xuất gửi KV5") and, for the regional office, the
-consolidation of the provinces' workbooks ("Tổng hợp các tỉnh")."""
+PDF or XLSX), the regional workbook ("Xuất gửi KV5"), for the regional office the
+consolidation of the provinces' workbooks ("Tổng hợp các tỉnh"), and the audit log ("Nhật ký
+thao tác", administrators)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from mbfcare import paths
 from mbfcare.domain.actors import Actor
 from mbfcare.services import consolidation, exporting, reports
 from mbfcare.ui import messages
+from mbfcare.ui.audit_page import AuditPanel
 from mbfcare.ui.tasks import TaskProgress, TaskRunner
 
 REPORT_KINDS = ("progress", "survey", "stock")
@@ -112,11 +114,11 @@ class ReportPanel(QWidget):
         programme_id, batch = self._programme_id, self.batch_combo.currentData()
         if programme_id is None:
             return
-        kind, user, factory = self.kind, self._actor.name, self._factory
+        kind, actor, factory = self.kind, self._actor, self._factory
 
         def work(_progress: TaskProgress) -> Any:
             return reports.write_report(factory, kind, out, programme_id=programme_id,
-                                        batch=batch, user=user)
+                                        batch=batch, actor=actor)
 
         self._runner.start(work, on_done=on_done or self._on_saved,
                            on_error=partial(messages.show_error, self))
@@ -162,9 +164,10 @@ class ConsolidationPanel(QWidget):
 
     merged = Signal(object)
 
-    def __init__(self, runner: TaskRunner, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: TaskRunner, actor: Actor, parent: QWidget | None = None, *,
+                 factory: sessionmaker[Session] | None = None) -> None:
         super().__init__(parent)
-        self._runner, self._actor = runner, actor
+        self._runner, self._actor, self._factory = runner, actor, factory
         self.setAcceptDrops(True)
         self.files = QListWidget(self)
         self.files.setObjectName("files")
@@ -218,10 +221,12 @@ class ConsolidationPanel(QWidget):
 
     def run(self, out: Path) -> None:
         """Merge the listed workbooks into `out`, on the worker."""
-        chosen, user = self.chosen(), self._actor.name
+        chosen, actor, factory = self.chosen(), self._actor, self._factory
 
         def work(progress: TaskProgress) -> Any:
-            return consolidation.consolidate(chosen, out, progress=progress, user=user)
+            # The merged file holds every province's customers: recorded in this office's log.
+            return consolidation.consolidate(chosen, out, progress=progress, actor=actor,
+                                             factory=factory)
 
         self.run_button.setEnabled(False)
         self._runner.start(work, on_done=self._on_merged, on_error=self._on_failed)
@@ -317,12 +322,12 @@ class RegionalPanel(QWidget):
 
     def export_to(self, out: Path) -> None:
         """Write the workbook to `out`, on the worker."""
-        programme_id, user = self._programme_id, self._actor.name
+        programme_id, actor = self._programme_id, self._actor
         if programme_id is None:
             return
         self._runner.start(
             lambda _p: exporting.export_regional(self._factory, out, programme_id=programme_id,
-                                                 user=user),
+                                                 actor=actor),
             on_done=self._on_exported, on_error=partial(messages.show_error, self))
 
     def _on_exported(self, result: Any) -> None:
@@ -357,11 +362,14 @@ class ReportsPage(QWidget):
         titles = {"progress": self.tr("Tiến độ chăm sóc"), "survey": self.tr("Kết quả khảo sát"),
                   "stock": self.tr("Quyết toán quà (kho)"),
                   "regional": self.tr("Xuất gửi KV5"),
-                  "consolidate": self.tr("Tổng hợp các tỉnh (KV5)")}
+                  "consolidate": self.tr("Tổng hợp các tỉnh (KV5)"),
+                  "audit": self.tr("Nhật ký thao tác")}
         for kind in REPORT_KINDS:
             self.panels[kind] = ReportPanel(kind, factory, runner, actor, self)
         self.panels["regional"] = RegionalPanel(factory, runner, actor, self)
-        self.panels["consolidate"] = ConsolidationPanel(runner, actor, self)
+        self.panels["consolidate"] = ConsolidationPanel(runner, actor, self, factory=factory)
+        self.audit = AuditPanel(factory, runner, actor, self)
+        self.panels["audit"] = self.audit
         for key, title in titles.items():
             self.menu.addItem(title)
             self.stack.addWidget(self.panels[key])
@@ -369,6 +377,7 @@ class ReportsPage(QWidget):
         layout.addWidget(self.menu)
         layout.addWidget(self.stack, 1)
         self.menu.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.menu.currentRowChanged.connect(self._on_menu_current_row_changed)
         self.menu.setCurrentRow(0)
 
     def set_programme(self, programme_id: int | None, batch: int | None,
@@ -381,14 +390,22 @@ class ReportsPage(QWidget):
         regional = self.panels["regional"]
         assert isinstance(regional, RegionalPanel)
         regional.set_programme(programme_id)
+        self.audit.set_programme(programme_id)
 
     def set_actor(self, actor: Actor) -> None:
         """Who makes the reports."""
         for panel in self.panels.values():
-            assert isinstance(panel, ReportPanel | RegionalPanel | ConsolidationPanel)
+            assert isinstance(panel, ReportPanel | RegionalPanel | ConsolidationPanel
+                              | AuditPanel)
             panel.set_actor(actor)
 
     def show_panel(self, key: str) -> None:
         """Select a report by its key."""
         self.menu.setCurrentRow(list(self.panels).index(key))
+
+    @Slot(int)
+    def _on_menu_current_row_changed(self, row: int) -> None:
+        # The log is read when first opened (and on "Lọc"), not with every other report.
+        if list(self.panels)[row:row + 1] == ["audit"]:
+            self.audit.refresh()
 

@@ -56,9 +56,12 @@ from mbfcare.services import programmes
 from mbfcare.services.programmes import ChangeDTO, FrozenListsError, ProgrammeUpdate
 from mbfcare.settings import load_settings, save_settings
 from mbfcare.ui import messages
+from mbfcare.ui.data_protection_tab import DataProtectionWidget
+from mbfcare.ui.database_page import DatabaseSettingsWidget
 from mbfcare.ui.form_settings_editor import FormSettingsEditor
 from mbfcare.ui.i18n import install_translators
 from mbfcare.ui.tasks import TaskProgress, TaskRunner
+from mbfcare.ui.users_page import UsersWidget
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +91,10 @@ def _load(factory: sessionmaker[Session], programme_id: int, _progress: TaskProg
     )
 
 
-def _save(factory: sessionmaker[Session], programme_id: int, spec: ProgrammeSpec, user: str,
-          confirmed: bool, _progress: TaskProgress) -> ProgrammeUpdate:
+def _save(factory: sessionmaker[Session], programme_id: int, spec: ProgrammeSpec,
+          actor: Actor, confirmed: bool, _progress: TaskProgress) -> ProgrammeUpdate:
     """Worker: store the rules. No UI calls here."""
-    return programmes.update_programme(factory, programme_id, spec, user=user,
+    return programmes.update_programme(factory, programme_id, spec, actor=actor,
                                        confirmed=confirmed)
 
 
@@ -193,6 +196,17 @@ class SettingsWidget(QWidget):
         self.forms_editor = FormSettingsEditor(factory, runner, self._actor)
         self._tabs.addTab(self.forms_editor, self.tr("Mẫu giấy tờ"))
         self._tabs.addTab(self._build_language_tab(), self.tr("Ngôn ngữ"))
+        self.data_protection = DataProtectionWidget(factory, runner, self._actor, self)
+        self._tabs.addTab(self.data_protection, self.tr("Bảo vệ dữ liệu cá nhân"))
+        self.database_tab = DatabaseSettingsWidget(factory, runner, self._actor, self)
+        self._tabs.addTab(self.database_tab, self.tr("Cơ sở dữ liệu"))
+        # Accounts: administrators only; the others do not get the tab at all.
+        self.users_tab: UsersWidget | None = None
+        if self._actor.may("users"):
+            self.users_tab = UsersWidget(factory, runner, self._actor, self)
+            self._tabs.addTab(self.users_tab, self.tr("Người dùng"))
+            self._tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self._apply_role()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._tabs)
@@ -209,6 +223,7 @@ class SettingsWidget(QWidget):
         shows that none exists."""
         self._programme_id, self._batch = programme_id, batch
         self.forms_editor.set_programme(programme_id, batch)
+        self.data_protection.set_programme(programme_id)
         if programme_id is None:
             self._loaded = None
             self._editor.setEnabled(False)
@@ -227,6 +242,25 @@ class SettingsWidget(QWidget):
         self._actor = actor
         self._user = actor.name
         self.forms_editor.set_actor(actor)
+        self.data_protection.set_actor(actor)
+        self.database_tab.set_actor(actor)
+        self._apply_role()
+
+    def _apply_role(self) -> None:
+        # Programme rules and document wording are the administrators' (`manage`); the
+        # service refuses the others anyway, the disabled tab only says so beforehand.
+        allowed = self._actor.may("manage")
+        why = "" if allowed else self.tr("Chỉ quản trị (Phòng CSKH) thay đổi chương trình.")
+        for index in (0, 1):
+            self._tabs.setTabEnabled(index, allowed)
+            self._tabs.setTabToolTip(index, why)
+        if not allowed and self._tabs.currentIndex() in (0, 1):
+            self._tabs.setCurrentIndex(2)
+
+    @Slot(int)
+    def _on_tabs_current_changed(self, index: int) -> None:
+        if self.users_tab is not None and self._tabs.widget(index) is self.users_tab:
+            self.users_tab.refresh()
 
     def programme_id(self) -> int | None:
         """The programme shown."""
@@ -967,7 +1001,7 @@ class SettingsWidget(QWidget):
         self._set_buttons()
         self._state_label.setText(self.tr("Đang lưu…"))
         self._runner.start(
-            partial(_save, self._factory, self._programme_id, spec, self._user, confirmed),
+            partial(_save, self._factory, self._programme_id, spec, self._actor, confirmed),
             on_done=self._on_programme_saved,
             on_error=partial(self._on_save_failed, spec),
         )

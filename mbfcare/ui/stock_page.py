@@ -526,9 +526,11 @@ class StockPage(QWidget):
         item, place, kind = self._ledger_filter()
         active = SHEETS[max(self.tabs.currentIndex(), 0)]
         self._export_button.setEnabled(False)
+        actor = self._actor
         self._runner.start(
             lambda _progress: export_stock(self._factory, path, programme_id, item_code=item,
-                                           location=place, kind=kind, active=active),
+                                           location=place, kind=kind, active=active,
+                                           actor=actor),
             on_done=self._on_exported,
             on_error=self._on_export_failed)
 

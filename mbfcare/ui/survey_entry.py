@@ -68,10 +68,10 @@ def _load_form(factory: sessionmaker[Session], programme_id: int,
     return surveys.survey_form(factory, programme_id)
 
 
-def _lookup(factory: sessionmaker[Session], programme_id: int, text: str | int,
+def _lookup(factory: sessionmaker[Session], programme_id: int, text: str | int, actor: Actor,
             _progress: TaskProgress) -> SurveyCaseDTO:
     """Worker: the customer a scan names. No UI calls here."""
-    return surveys.lookup_case(factory, programme_id, text)
+    return surveys.lookup_case(factory, programme_id, text, actor=actor)
 
 
 def _save(factory: sessionmaker[Session], programme_id: int, case_id: int,
@@ -385,9 +385,9 @@ class SurveyEntryDialog(QDialog):
         self._busy = True
         self.customer_note.setText(self.tr("Đang tìm…"))
         _colour(self.customer_note, None)
-        factory, pid = self._factory, self._programme_id
+        factory, pid, actor = self._factory, self._programme_id, self._actor
         self._runner.start(
-            lambda p: _lookup(factory, pid, text, p),
+            lambda p: _lookup(factory, pid, text, actor, p),
             on_done=self._on_case_loaded, on_error=self._on_lookup_failed)
 
     def _on_case_loaded(self, case: SurveyCaseDTO) -> None:

@@ -10,6 +10,190 @@
     </message>
 </context>
 <context>
+    <name>AuditPanel</name>
+    <message>
+        <location filename="../../mbfcare/ui/audit_page.py" line="+1"/>
+        <source>Từ ngày</source>
+        <translation>From</translation>
+    </message>
+    <message>
+        <source>Đến ngày</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <source>Chỉ chương trình đang chọn</source>
+        <translation>Only the selected programme</translation>
+    </message>
+    <message>
+        <source>Tìm trong nội dung…</source>
+        <translation>Search the description…</translation>
+    </message>
+    <message>
+        <source>Lọc</source>
+        <translation>Filter</translation>
+    </message>
+    <message>
+        <source>Xuất Excel/CSV…</source>
+        <translation>Export Excel/CSV…</translation>
+    </message>
+    <message>
+        <source>Kiểm tra chuỗi</source>
+        <translation>Check the chain</translation>
+    </message>
+    <message>
+        <source>Chỉ quản trị (Phòng CSKH) xem được nhật ký thao tác.</source>
+        <translation>Only administrators (customer care department) can read the activity log.</translation>
+    </message>
+    <message>
+        <source>Người:</source>
+        <translation>User:</translation>
+    </message>
+    <message>
+        <source>Thao tác:</source>
+        <translation>Action:</translation>
+    </message>
+    <message>
+        <source>Đang kiểm tra chuỗi nhật ký…</source>
+        <translation>Checking the log's chain…</translation>
+    </message>
+    <message>
+        <source>Tất cả</source>
+        <translation>All</translation>
+    </message>
+    <message>
+        <source>Dòng {n}</source>
+        <translation>Line {n}</translation>
+    </message>
+    <message>
+        <source>Lý do</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>Trước</source>
+        <translation>Before</translation>
+    </message>
+    <message>
+        <source>Sau</source>
+        <translation>After</translation>
+    </message>
+    <message>
+        <source> (cuộn xuống để xem thêm)</source>
+        <translation> (scroll down for more)</translation>
+    </message>
+    <message>
+        <source>{n} dòng</source>
+        <translation>{n} lines</translation>
+    </message>
+    <message>
+        <source>Chuỗi nhật ký nguyên vẹn đến dòng {n}.</source>
+        <translation>The log's chain is intact up to line {n}.</translation>
+    </message>
+    <message>
+        <source>Chuỗi nhật ký bị phá từ dòng {n}: {problem}</source>
+        <translation>The log's chain is broken from line {n}: {problem}</translation>
+    </message>
+    <message>
+        <source>Xuất nhật ký thao tác</source>
+        <translation>Export the activity log</translation>
+    </message>
+    <message>
+        <source>Tệp Excel (*.xlsx);;Tệp CSV (*.csv)</source>
+        <translation>Excel file (*.xlsx);;CSV file (*.csv)</translation>
+    </message>
+    <message>
+        <source>Đã xuất {n} dòng nhật ký: {file}</source>
+        <translation>Exported {n} log lines: {file}</translation>
+    </message>
+</context>
+<context>
+    <name>AuditTableModel</name>
+    <message>
+        <location filename="../../mbfcare/ui/tablemodels/audit.py" line="+1"/>
+        <source>Dòng</source>
+        <translation>Line</translation>
+    </message>
+    <message>
+        <source>Thời điểm</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>Người thực hiện</source>
+        <translation>User</translation>
+    </message>
+    <message>
+        <source>Thao tác</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <source>Nội dung</source>
+        <translation>Description</translation>
+    </message>
+    <message>
+        <source>Chương trình</source>
+        <translation>Programme</translation>
+    </message>
+    <message>
+        <source>Xuất tệp</source>
+        <translation>File export</translation>
+    </message>
+    <message>
+        <source>In giấy tờ</source>
+        <translation>Print</translation>
+    </message>
+    <message>
+        <source>Cài đặt chung</source>
+        <translation>Office setting</translation>
+    </message>
+    <message>
+        <source>Đóng chương trình</source>
+        <translation>Close programme</translation>
+    </message>
+    <message>
+        <source>Xóa dữ liệu cá nhân</source>
+        <translation>Erase personal data</translation>
+    </message>
+    <message>
+        <source>Ghi bước</source>
+        <translation>Record step</translation>
+    </message>
+    <message>
+        <source>Trao quà</source>
+        <translation>Hand over gift</translation>
+    </message>
+    <message>
+        <source>Ghi nợ quà</source>
+        <translation>Record owed gift</translation>
+    </message>
+    <message>
+        <source>Trao quà nợ</source>
+        <translation>Hand over owed gift</translation>
+    </message>
+    <message>
+        <source>Ghi kết quả</source>
+        <translation>Record outcome</translation>
+    </message>
+    <message>
+        <source>Thu thập thông tin</source>
+        <translation>Collect profile</translation>
+    </message>
+    <message>
+        <source>Sửa thông tin</source>
+        <translation>Correct profile</translation>
+    </message>
+    <message>
+        <source>Đăng nhập</source>
+        <translation>Sign-in</translation>
+    </message>
+    <message>
+        <source>Đăng nhập sai</source>
+        <translation>Failed sign-in</translation>
+    </message>
+    <message>
+        <source>Đăng nhập bị từ chối</source>
+        <translation>Sign-in refused</translation>
+    </message>
+</context>
+<context>
     <name>BulkRecordingDialog</name>
     <message>
         <location filename="../../mbfcare/ui/bulk_recording.py" line="+104"/>
@@ -762,6 +946,41 @@
         <source>Đã xuất {rows} KH ra tệp {file}</source>
         <translation>Exported {rows} customers to {file}</translation>
     </message>
+    <message>
+        <source>SĐT liên hệ: {number}</source>
+        <translation>Contact number: {number}</translation>
+    </message>
+</context>
+<context>
+    <name>ChangePasswordDialog</name>
+    <message>
+        <source>Đổi mật khẩu</source>
+        <translation>Change password</translation>
+    </message>
+    <message>
+        <source>Mật khẩu hiện tại:</source>
+        <translation>Current password:</translation>
+    </message>
+    <message>
+        <source>Mật khẩu mới:</source>
+        <translation>New password:</translation>
+    </message>
+    <message>
+        <source>Nhập lại mật khẩu mới:</source>
+        <translation>New password again:</translation>
+    </message>
+    <message>
+        <source>Hủy</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Hai lần nhập mật khẩu mới chưa giống nhau.</source>
+        <translation>The two new passwords are not the same.</translation>
+    </message>
+    <message>
+        <source>Đã đổi mật khẩu.</source>
+        <translation>Password changed.</translation>
+    </message>
 </context>
 <context>
     <name>ClassifyDialog</name>
@@ -1144,6 +1363,70 @@
         <location line="+23"/>
         <source>Số KH được trao quà trong ngày</source>
         <translation>Customers handed a gift that day</translation>
+    </message>
+</context>
+<context>
+    <name>DataProtectionWidget</name>
+    <message>
+        <location filename="../../mbfcare/ui/data_protection_tab.py" line="+1"/>
+        <source>Bảo vệ dữ liệu cá nhân</source>
+        <translation>Personal data protection</translation>
+    </message>
+    <message>
+        <source>Che số CCCD/CMND và số liên hệ trong danh sách, báo cáo và nhật ký</source>
+        <translation>Mask ID numbers and contact numbers in lists, reports and logs</translation>
+    </message>
+    <message>
+        <source>Theo Luật Bảo vệ dữ liệu cá nhân (91/2025/QH15) và Nghị định 356/2025/NĐ-CP: số chỉ hiện đầy đủ ở nơi cần cho công việc (tra cứu tại quầy, biên bản khách ký, tệp cập nhật iCRM). Tệp log của phần mềm luôn che số. Cài đặt áp dụng cho mọi máy dùng chung cơ sở dữ liệu; mỗi lần đổi được ghi vào nhật ký thao tác.</source>
+        <translation>Under the Personal Data Protection Law (91/2025/QH15) and Decree 356/2025/NĐ-CP, numbers are shown in full only where the work needs them (the desk lookup, the receipt the customer signs, the iCRM update file). The program's log file always masks them. The setting applies to every PC sharing the database; each change is recorded in the activity log.</translation>
+    </message>
+    <message>
+        <source>Kết thúc chương trình</source>
+        <translation>Ending the programme</translation>
+    </message>
+    <message>
+        <source>Đóng chương trình…</source>
+        <translation>Close the programme…</translation>
+    </message>
+    <message>
+        <source>Xóa dữ liệu cá nhân…</source>
+        <translation>Erase personal data…</translation>
+    </message>
+    <message>
+        <source>Khi chương trình đã xong, đóng chương trình rồi xóa dữ liệu cá nhân: họ tên, số giấy tờ, ngày sinh, địa chỉ, số liên hệ, câu trả lời tự do và ghi chú. Các số liệu (hồ sơ, bước, nhóm, quận/huyện, mức cước, quà) được giữ nên báo cáo không đổi.</source>
+        <translation>When the programme is over, close it and then erase its personal data: names, ID numbers, birth dates, addresses, contact numbers, free-text answers and notes. The figures (cases, steps, groups, districts, charges, gifts) are kept, so the reports do not change.</translation>
+    </message>
+    <message>
+        <source>Chỉ quản trị (Phòng CSKH) thay đổi được các cài đặt này.</source>
+        <translation>Only administrators (customer care department) can change these settings.</translation>
+    </message>
+    <message>
+        <source>Chưa chọn chương trình.</source>
+        <translation>No programme selected.</translation>
+    </message>
+    <message>
+        <source>Chương trình {id} đã đóng; dữ liệu cá nhân đã xóa lúc {when}.</source>
+        <translation>Programme {id} is closed; its personal data was erased at {when}.</translation>
+    </message>
+    <message>
+        <source>Chương trình {id} đã đóng; dữ liệu cá nhân còn lưu.</source>
+        <translation>Programme {id} is closed; its personal data is still stored.</translation>
+    </message>
+    <message>
+        <source>Chương trình {id} đang mở.</source>
+        <translation>Programme {id} is open.</translation>
+    </message>
+    <message>
+        <source>Đã bật che số.</source>
+        <translation>Number masking turned on.</translation>
+    </message>
+    <message>
+        <source>Đã tắt che số.</source>
+        <translation>Number masking turned off.</translation>
+    </message>
+    <message>
+        <source>Đóng chương trình {id}? Sau khi đóng, chương trình không còn nhận thêm kết quả chăm sóc; có thể xóa dữ liệu cá nhân.</source>
+        <translation>Close programme {id}? Once closed it takes no more care results, and its personal data can be erased.</translation>
     </message>
 </context>
 <context>
@@ -1574,6 +1857,73 @@
         <location filename="../../mbfcare/ui/import_wizard.py" line="+249"/>
         <source>Kéo tệp Excel (.xlsx, .xlsm, .xls) hoặc CSV thả vào đây</source>
         <translation>Drop an Excel (.xlsx, .xlsm, .xls) or CSV file here</translation>
+    </message>
+</context>
+<context>
+    <name>FirstAdminDialog</name>
+    <message>
+        <source>Tạo tài khoản quản trị</source>
+        <translation>Create the administrator account</translation>
+    </message>
+    <message>
+        <source>Cơ sở dữ liệu chưa có tài khoản nào. Tạo tài khoản quản trị (Phòng CSKH) để bắt đầu; quản trị tạo tài khoản cho các trưởng MF quận/huyện, giao dịch viên và người xem báo cáo.</source>
+        <translation>The database has no account yet. Create the administrator account (customer-care department) to start; the administrator creates the accounts of district heads, clerks and report viewers.</translation>
+    </message>
+    <message>
+        <source>ví dụ: Nguyễn Thị Lan</source>
+        <translation>e.g. Nguyễn Thị Lan</translation>
+    </message>
+    <message>
+        <source>ví dụ: lan.cskh</source>
+        <translation>e.g. lan.cskh</translation>
+    </message>
+    <message>
+        <source>Họ tên:</source>
+        <translation>Full name:</translation>
+    </message>
+    <message>
+        <source>Tên đăng nhập:</source>
+        <translation>User name:</translation>
+    </message>
+    <message>
+        <source>Mật khẩu:</source>
+        <translation>Password:</translation>
+    </message>
+    <message>
+        <source>Nhập lại mật khẩu:</source>
+        <translation>Password again:</translation>
+    </message>
+    <message>
+        <source>Tạo tài khoản</source>
+        <translation>Create account</translation>
+    </message>
+    <message>
+        <source>Thoát</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <source>Cần họ tên.</source>
+        <translation>A full name is needed.</translation>
+    </message>
+    <message>
+        <source>Cần tên đăng nhập.</source>
+        <translation>A user name is needed.</translation>
+    </message>
+    <message>
+        <source>Mật khẩu cần ít nhất {n} ký tự (đã nhập {typed}).</source>
+        <translation>The password needs at least {n} characters ({typed} typed).</translation>
+    </message>
+    <message>
+        <source>Mật khẩu không được trùng tên đăng nhập.</source>
+        <translation>The password must not be the user name.</translation>
+    </message>
+    <message>
+        <source>Hai lần nhập mật khẩu chưa giống nhau.</source>
+        <translation>The two passwords are not the same.</translation>
+    </message>
+    <message>
+        <source>✓ Mật khẩu dùng được.</source>
+        <translation>✓ The password can be used.</translation>
     </message>
 </context>
 <context>
@@ -2570,6 +2920,15 @@ Billing cycles: {cycles}</translation>
 <context>
     <name>MainWindow</name>
     <message>
+        <location filename="../../mbfcare/ui/main_window.py" line="+1"/>
+        <source>Đã tự sao lưu lúc {time}.</source>
+        <translation>Backed up automatically at {time}.</translation>
+    </message>
+    <message>
+        <source>Chưa tự sao lưu được: {reason}</source>
+        <translation>Automatic backup failed: {reason}</translation>
+    </message>
+    <message>
         <location filename="../../mbfcare/ui/main_window.py" line="+257"/>
         <source>Làm &amp;mới</source>
         <translation>&amp;Refresh</translation>
@@ -2963,6 +3322,22 @@ Data folder: {home}</translation>
         <location line="+137"/>
         <source>Giới thiệu MBF Care</source>
         <translation>About MBF Care</translation>
+    </message>
+    <message>
+        <source>Đổ&amp;i mật khẩu…</source>
+        <translation>Change pass&amp;word…</translation>
+    </message>
+    <message>
+        <source>Đăn&amp;g xuất</source>
+        <translation>Si&amp;gn out</translation>
+    </message>
+    <message>
+        <source>Đăng xuất và trở về màn hình đăng nhập</source>
+        <translation>Sign out and return to the sign-in screen</translation>
+    </message>
+    <message>
+        <source>Vai trò {role} không dùng phần này.</source>
+        <translation>The role {role} does not use this section.</translation>
     </message>
 </context>
 <context>
@@ -3554,9 +3929,45 @@ SHA-256 ChiTiet: {sha}</translation>
         <source>Tổng hợp các tỉnh (KV5)</source>
         <translation>Consolidate provinces (KV5)</translation>
     </message>
+    <message>
+        <source>Nhật ký thao tác</source>
+        <translation>Activity log</translation>
+    </message>
+</context>
+<context>
+    <name>ResetPasswordDialog</name>
+    <message>
+        <source>Đặt lại mật khẩu cho {name}</source>
+        <translation>Reset the password of {name}</translation>
+    </message>
+    <message>
+        <source>Mật khẩu mới:</source>
+        <translation>New password:</translation>
+    </message>
+    <message>
+        <source>Nhập lại:</source>
+        <translation>Again:</translation>
+    </message>
+    <message>
+        <source>Đặt mật khẩu</source>
+        <translation>Set password</translation>
+    </message>
+    <message>
+        <source>Hủy</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Hai lần nhập mật khẩu chưa giống nhau.</source>
+        <translation>The two passwords are not the same.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsWidget</name>
+    <message>
+        <location filename="../../mbfcare/ui/settings_page.py" line="+1"/>
+        <source>Cơ sở dữ liệu</source>
+        <translation>Database</translation>
+    </message>
     <message>
         <location filename="../../mbfcare/ui/settings_page.py" line="+192"/>
         <source>Chương trình</source>
@@ -3997,6 +4408,49 @@ SHA-256 ChiTiet: {sha}</translation>
         <location line="+17"/>
         <source>Đã lưu. Một số chữ đổi hẳn khi mở lại chương trình.</source>
         <translation>Saved. Some text changes fully only when the program is restarted.</translation>
+    </message>
+    <message>
+        <source>Người dùng</source>
+        <translation>Users</translation>
+    </message>
+    <message>
+        <source>Chỉ quản trị (Phòng CSKH) thay đổi chương trình.</source>
+        <translation>Only the administrator (customer-care department) changes the programme.</translation>
+    </message>
+    <message>
+        <source>Bảo vệ dữ liệu cá nhân</source>
+        <translation>Personal data protection</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Đăng nhập MBF Care</source>
+        <translation>Sign in to MBF Care</translation>
+    </message>
+    <message>
+        <source>Tên đăng nhập:</source>
+        <translation>User name:</translation>
+    </message>
+    <message>
+        <source>Mật khẩu:</source>
+        <translation>Password:</translation>
+    </message>
+    <message>
+        <source>Đăng nhập</source>
+        <translation>Sign in</translation>
+    </message>
+    <message>
+        <source>Thoát</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <source>Nhập tên đăng nhập.</source>
+        <translation>Type your user name.</translation>
+    </message>
+    <message>
+        <source>Đang kiểm tra…</source>
+        <translation>Checking…</translation>
     </message>
 </context>
 <context>
@@ -4826,6 +5280,359 @@ SHA-256 ChiTiet: {sha}</translation>
         <location line="+1"/>
         <source>Không</source>
         <translation>No</translation>
+    </message>
+</context>
+<context>
+    <name>UserDialog</name>
+    <message>
+        <source>Sửa người dùng</source>
+        <translation>Edit user</translation>
+    </message>
+    <message>
+        <source>Thêm người dùng</source>
+        <translation>Add user</translation>
+    </message>
+    <message>
+        <source>Được đăng nhập</source>
+        <translation>May sign in</translation>
+    </message>
+    <message>
+        <source>Tên đăng nhập:</source>
+        <translation>User name:</translation>
+    </message>
+    <message>
+        <source>Họ tên:</source>
+        <translation>Full name:</translation>
+    </message>
+    <message>
+        <source>Vai trò:</source>
+        <translation>Role:</translation>
+    </message>
+    <message>
+        <source>Quận/huyện:</source>
+        <translation>District:</translation>
+    </message>
+    <message>
+        <source>Cửa hàng:</source>
+        <translation>Store:</translation>
+    </message>
+    <message>
+        <source>Mật khẩu:</source>
+        <translation>Password:</translation>
+    </message>
+    <message>
+        <source>Lưu</source>
+        <translation>Save</translation>
+    </message>
+    <message>
+        <source>Hủy</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Cần tên đăng nhập và họ tên.</source>
+        <translation>A user name and a full name are needed.</translation>
+    </message>
+    <message>
+        <source>Trưởng MF Quận/Huyện cần chọn quận/huyện phụ trách.</source>
+        <translation>A district head needs the district he is in charge of.</translation>
+    </message>
+    <message>
+        <source>Giao dịch viên cần chọn cửa hàng làm việc.</source>
+        <translation>A clerk needs the store he works at.</translation>
+    </message>
+</context>
+<context>
+    <name>UsersTableModel</name>
+    <message>
+        <source>Quản trị (Phòng CSKH)</source>
+        <translation>Administrator (customer-care department)</translation>
+    </message>
+    <message>
+        <source>Trưởng MF Quận/Huyện</source>
+        <translation>District head</translation>
+    </message>
+    <message>
+        <source>Giao dịch viên</source>
+        <translation>Clerk</translation>
+    </message>
+    <message>
+        <source>Chỉ xem</source>
+        <translation>Viewer</translation>
+    </message>
+    <message>
+        <source>Tên đăng nhập</source>
+        <translation>User name</translation>
+    </message>
+    <message>
+        <source>Họ tên</source>
+        <translation>Full name</translation>
+    </message>
+    <message>
+        <source>Vai trò</source>
+        <translation>Role</translation>
+    </message>
+    <message>
+        <source>Quận/huyện hoặc cửa hàng</source>
+        <translation>District or store</translation>
+    </message>
+    <message>
+        <source>Trạng thái</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <source>Đăng nhập gần nhất</source>
+        <translation>Last sign-in</translation>
+    </message>
+    <message>
+        <source>Đang dùng</source>
+        <translation>Active</translation>
+    </message>
+    <message>
+        <source>Đã khóa</source>
+        <translation>Disabled</translation>
+    </message>
+</context>
+<context>
+    <name>UsersWidget</name>
+    <message>
+        <source>Mỗi người dùng đăng nhập bằng tài khoản riêng. Trưởng MF Quận/Huyện chỉ thấy quận/huyện của mình, giao dịch viên chỉ thấy cửa hàng của mình; người xem chỉ xem tổng quan và báo cáo.</source>
+        <translation>Everyone signs in with an account of his own. A district head sees only his district, a clerk only his store; a viewer sees only the overview and the reports.</translation>
+    </message>
+    <message>
+        <source>Thêm người dùng…</source>
+        <translation>Add user…</translation>
+    </message>
+    <message>
+        <source>Sửa…</source>
+        <translation>Edit…</translation>
+    </message>
+    <message>
+        <source>Đặt lại mật khẩu…</source>
+        <translation>Reset password…</translation>
+    </message>
+    <message>
+        <source>Đã thêm người dùng {name}.</source>
+        <translation>User {name} added.</translation>
+    </message>
+    <message>
+        <source>Đã lưu người dùng {name}.</source>
+        <translation>User {name} saved.</translation>
+    </message>
+    <message>
+        <source>Đã đặt mật khẩu mới cho {name}.</source>
+        <translation>New password set for {name}.</translation>
+    </message>
+</context>
+<context>
+    <name>DatabaseSettingsWidget</name>
+    <message>
+        <location filename="../../mbfcare/ui/database_page.py" line="+1"/>
+        <source>Cơ sở dữ liệu</source>
+        <translation>Database</translation>
+    </message>
+    <message>
+        <source>Dữ liệu lưu tại:</source>
+        <translation>Data kept in:</translation>
+    </message>
+    <message>
+        <source>Sao lưu tự động</source>
+        <translation>Automatic backups</translation>
+    </message>
+    <message>
+        <source>Chương trình sao lưu khi mở, khi đóng, trước khi nâng cấp, trước mỗi lần nhập dữ liệu và trong lúc làm việc nếu dữ liệu thay đổi; mỗi bản được kiểm tra toàn vẹn trước khi giữ. Giữ mọi bản của hôm nay và hôm qua, rồi mỗi ngày, mỗi tuần, mỗi tháng một bản.</source>
+        <translation>The program backs up when it opens, when it closes, before an upgrade, before every import and, while you work, whenever the data changed; each copy passes an integrity check before it is kept. Every backup of today and yesterday is kept, then one per day, per week and per month.</translation>
+    </message>
+    <message>
+        <source>Chọn…</source>
+        <translation>Choose…</translation>
+    </message>
+    <message>
+        <source>Thư mục sao lưu:</source>
+        <translation>Backup folder:</translation>
+    </message>
+    <message>
+        <source> ngày</source>
+        <translation> days</translation>
+    </message>
+    <message>
+        <source> tuần</source>
+        <translation> weeks</translation>
+    </message>
+    <message>
+        <source> tháng</source>
+        <translation> months</translation>
+    </message>
+    <message>
+        <source> phút</source>
+        <translation> minutes</translation>
+    </message>
+    <message>
+        <source>Giữ mỗi ngày một bản, trong:</source>
+        <translation>Keep one a day, for:</translation>
+    </message>
+    <message>
+        <source>Rồi mỗi tuần một bản, trong:</source>
+        <translation>Then one a week, for:</translation>
+    </message>
+    <message>
+        <source>Rồi mỗi tháng một bản, trong:</source>
+        <translation>Then one a month, for:</translation>
+    </message>
+    <message>
+        <source>Khi có thay đổi, sao lưu ít nhất mỗi:</source>
+        <translation>When data changed, back up at least every:</translation>
+    </message>
+    <message>
+        <source>Lưu cài đặt sao lưu</source>
+        <translation>Save backup settings</translation>
+    </message>
+    <message>
+        <source>Các bản sao lưu</source>
+        <translation>Backups</translation>
+    </message>
+    <message>
+        <source>Làm mới</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>Sao lưu ngay</source>
+        <translation>Back up now</translation>
+    </message>
+    <message>
+        <source>Khôi phục…</source>
+        <translation>Restore…</translation>
+    </message>
+    <message>
+        <source>Chỉ quản trị được khôi phục và đổi cài đặt sao lưu.</source>
+        <translation>Only an administrator may restore or change the backup settings.</translation>
+    </message>
+    <message>
+        <source>Thư mục sao lưu</source>
+        <translation>Backup folder</translation>
+    </message>
+    <message>
+        <source>Đã lưu cài đặt sao lưu.</source>
+        <translation>Backup settings saved.</translation>
+    </message>
+    <message>
+        <source>Đang sao lưu…</source>
+        <translation>Backing up…</translation>
+    </message>
+    <message>
+        <source>Đang khôi phục…</source>
+        <translation>Restoring…</translation>
+    </message>
+    <message>
+        <source>Tệp SQLite trên máy này. Không đặt tệp trong thư mục chia sẻ qua mạng, ổ mạng hay thư mục đồng bộ (OneDrive, Google Drive, Dropbox…): hai máy cùng ghi có thể làm hỏng tệp. Nhiều máy dùng chung thì dùng máy chủ PostgreSQL.</source>
+        <translation>An SQLite file on this PC. Do not put it in a network share, on a network drive or in a synced folder (OneDrive, Google Drive, Dropbox…): two PCs writing at once can damage it. For several PCs, use a PostgreSQL server.</translation>
+    </message>
+    <message>
+        <source>Cơ sở dữ liệu PostgreSQL do máy chủ sao lưu (pg_dump theo lịch của quản trị, khôi phục bằng pg_restore trên máy chủ); chương trình không tự sao lưu nó.</source>
+        <translation>A PostgreSQL database is backed up by its server (pg_dump on the administrator&apos;s schedule, restored with pg_restore on the server); the program does not back it up itself.</translation>
+    </message>
+    <message>
+        <source>Chọn thư mục sao lưu.</source>
+        <translation>Choose a backup folder.</translation>
+    </message>
+    <message>
+        <source>Đã sao lưu và kiểm tra toàn vẹn: {file}.</source>
+        <translation>Backed up and checked: {file}.</translation>
+    </message>
+    <message>
+        <source>Khôi phục bản sao lưu lúc {time} ngày {date}?</source>
+        <translation>Restore the backup of {date} at {time}?</translation>
+    </message>
+    <message>
+        <source>Dữ liệu hiện tại được sao lưu trước (loại &quot;Trước khi khôi phục&quot;). Công việc ghi sau {time} ngày {date} sẽ không còn trong cơ sở dữ liệu. Các máy khác phải đóng chương trình; cửa sổ này sẽ mở lại trên dữ liệu đã khôi phục.</source>
+        <translation>The current data is backed up first (kind &quot;Before a restore&quot;). Work recorded after {time} on {date} will no longer be in the database. Other PCs must close the program; this window reopens on the restored data.</translation>
+    </message>
+    <message>
+        <source>Đã khôi phục bản sao lưu lúc {time} ngày {date}.</source>
+        <translation>Restored the backup of {date} at {time}.</translation>
+    </message>
+    <message>
+        <source>Chưa có bản sao lưu nào trong {folder}.</source>
+        <translation>No backup yet in {folder}.</translation>
+    </message>
+    <message>
+        <source>{count} bản trong {folder}; mới nhất lúc {time} ngày {date}.</source>
+        <translation>{count} backups in {folder}; the newest from {date} at {time}.</translation>
+    </message>
+    <message>
+        <source>Không dùng được thư mục {folder} ({reason}).</source>
+        <translation>The folder {folder} cannot be used ({reason}).</translation>
+    </message>
+</context>
+<context>
+    <name>BackupTableModel</name>
+    <message>
+        <location filename="../../mbfcare/ui/tablemodels/backups.py" line="+1"/>
+        <source>Tự động</source>
+        <translation>Automatic</translation>
+    </message>
+    <message>
+        <source>Sao lưu ngay</source>
+        <translation>Back up now</translation>
+    </message>
+    <message>
+        <source>Trước khi nâng cấp</source>
+        <translation>Before an upgrade</translation>
+    </message>
+    <message>
+        <source>Trước khi nhập dữ liệu</source>
+        <translation>Before an import</translation>
+    </message>
+    <message>
+        <source>Trước khi khôi phục</source>
+        <translation>Before a restore</translation>
+    </message>
+    <message>
+        <source>Ngày giờ</source>
+        <translation>Date and time</translation>
+    </message>
+    <message>
+        <source>Loại</source>
+        <translation>Kind</translation>
+    </message>
+    <message>
+        <source>Dung lượng</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>Tệp</source>
+        <translation>File</translation>
+    </message>
+</context>
+<context>
+    <name>Recovery</name>
+    <message>
+        <location filename="../../mbfcare/ui/recovery.py" line="+1"/>
+        <source>Tệp cơ sở dữ liệu bị hỏng nên đã được cất sang {damaged}; đã khôi phục bản sao lưu lúc {time} ngày {date}. Công việc ghi sau giờ đó cần nhập lại.</source>
+        <translation>The database file was damaged, so it was moved to {damaged}; the backup of {date} at {time} has been restored. Work recorded after that time must be entered again.</translation>
+    </message>
+    <message>
+        <source>Đã khôi phục cơ sở dữ liệu</source>
+        <translation>Database restored</translation>
+    </message>
+    <message>
+        <source>Tệp cơ sở dữ liệu {file} bị hỏng và không có bản sao lưu nào dùng được để khôi phục. Đừng xóa hay ghi đè tệp này; hãy gọi bộ phận hỗ trợ (IT) để cứu dữ liệu.</source>
+        <translation>The database file {file} is damaged and no usable backup exists to restore. Do not delete or overwrite this file; call IT support to rescue the data.</translation>
+    </message>
+    <message>
+        <source>Không mở được cơ sở dữ liệu</source>
+        <translation>Cannot open the database</translation>
+    </message>
+    <message>
+        <source>Cơ sở dữ liệu bị hỏng</source>
+        <translation>Damaged database</translation>
+    </message>
+    <message>
+        <source>Chưa sao lưu được</source>
+        <translation>Backup failed</translation>
+    </message>
+    <message>
+        <source>Chưa sao lưu được cơ sở dữ liệu khi mở chương trình: {reason}</source>
+        <translation>The database could not be backed up when the program opened: {reason}</translation>
     </message>
 </context>
 </TS>

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.cli import main
-from mbfcare.db import sqlite_path
+from mbfcare.services import backups
 from tests.care_data import GROUP2, STORE, seed_listed
+from tests.tamper import run_sql
 
 G2 = sorted(GROUP2)
 
@@ -34,6 +35,7 @@ def db(factory: sessionmaker[Session], programme_id: int, db_url: str) -> str:
     return db_url
 
 
+@pytest.mark.sqlite_only
 def test_backup_prints_the_file_and_its_size(db: str, tmp_path: Path) -> None:
     out = tmp_path / "sao-luu.sqlite"
     code, text = run("--db", db, "backup", "--out", str(out), "--json")
@@ -60,19 +62,18 @@ def test_backup_of_a_missing_file_fails_with_a_sentence(
 
 def test_check_exits_0_when_sound_and_4_with_the_problems(db: str) -> None:
     code, text = run("--db", db, "check")
-    assert (code, text) == (0, "Cơ sở dữ liệu không có vấn đề.\n")
+    assert (code, text.splitlines()[0]) == (0, "Cơ sở dữ liệu không có vấn đề.")
     code, text = run("--db", db, "check", "--json")
-    assert (code, json.loads(text)) == (0, {"ok": True, "problems": []})
+    data = json.loads(text)
+    assert (code, data["ok"], data["problems"]) == (0, True, [])
+    # the backups' state as information: none yet on SQLite; the server's job on PostgreSQL
+    assert data["notes"] == [backups.backup_state(db)]
 
-    path = sqlite_path(db)
-    assert path is not None
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("UPDATE stock_balances SET on_hand = on_hand + 1")
-    finally:
-        conn.close()
+    run_sql(db, "UPDATE stock_balances SET on_hand = on_hand + 1")
     problem = f"Kho quà: Ô 2 khúc cầm tay tại {STORE} ghi còn 5 nhưng sổ kho cộng lại được 4."
     code, text = run("--db", db, "check", "--json")
-    assert (code, json.loads(text)) == (4, {"ok": False, "problems": [problem]})
+    data = json.loads(text)
+    assert (code, data["ok"], data["problems"]) == (4, False, [problem])
     code, text = run("--db", db, "check")
-    assert (code, text) == (4, f"Tìm thấy 1 vấn đề:\n- {problem}\n")
+    assert (code, text.splitlines()[:2]) == (4, ["Tìm thấy 1 vấn đề:", f"- {problem}"])
+    assert text.splitlines()[2:] == data["notes"]

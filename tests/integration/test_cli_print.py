@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.cli import main
+from mbfcare.domain.actors import Actor
 from mbfcare.services import care_work
 from tests.care_data import GROUP1, GROUP2, seed_listed
 from tests.unit.reports.pdf.pdf_helpers import assert_embedded_liberation, page_texts
@@ -98,10 +99,10 @@ def test_rendered_pages_show_the_code_the_desk_accepts(db: str, factory: session
     from PIL import Image
 
     (decoded,) = [r.text for r in zxingcpp.read_barcodes(Image.open(png))]
-    dto = care_work.desk_lookup(factory, decoded)
+    dto = care_work.desk_lookup(factory, decoded, actor=Actor("test"))
     assert dto.name in page_texts(out)[0]
     # printing again: the paper in hand is now an old copy
     run_json("--db", db, "print", "receipts", "--batch", "1", "--group", "1", "--out",
              str(tmp_path / "again.pdf"))
     with pytest.raises(care_work.RuleError, match="in lại"):
-        care_work.desk_lookup(factory, decoded)
+        care_work.desk_lookup(factory, decoded, actor=Actor("test"))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mbfcare.cli import main
 from mbfcare.models import ProfileCollection, Subscriber
 from mbfcare.services import care_work as cw
+from tests.accounts_data import add_account, sign_in_as
 from tests.care_data import seed_listed
 
 TODAY = cw.local_today()
@@ -39,7 +40,6 @@ def run_json(*argv: str) -> dict[str, Any]:
 def db(factory: sessionmaker[Session], programme_id: int, db_url: str,
        monkeypatch: pytest.MonkeyPatch) -> str:
     seed_listed(factory, programme_id)
-    monkeypatch.setenv("MBFCARE_ROLE", "admin")
     return db_url
 
 
@@ -79,7 +79,8 @@ def test_profile_record_then_export(db: str, factory: sessionmaker[Session],
     assert code == 0 and "Không có thông tin thu thập mới nào để xuất" in text
 
 
-def test_profile_record_refusals(db: str, capsys: pytest.CaptureFixture[str],
+def test_profile_record_refusals(db: str, factory: sessionmaker[Session],
+                                 capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # Every wrong field named at once, exit 2.
     code, out = run("--db", db, "profile", "record", "0901000002", "--name", "Dung",
@@ -101,10 +102,11 @@ def test_profile_record_refusals(db: str, capsys: pytest.CaptureFixture[str],
     changed = [*COLLECT[:5], "06/09/1980", *COLLECT[6:]]
     assert run("--db", db, "profile", "record", "0901000002", *changed)[0] == 2
     assert "cần ghi lý do" in capsys.readouterr().err
-    monkeypatch.setenv("MBFCARE_ROLE", "clerk")
+    add_account(factory, "lan", "clerk", store="Cửa hàng MobiFone Lê Chân")
+    sign_in_as(monkeypatch, "lan")
     assert run("--db", db, "profile", "record", "0901000002", *changed, "--reason", "nhầm")[0] \
         == 4
-    monkeypatch.setenv("MBFCARE_ROLE", "admin")
+    sign_in_as(monkeypatch, "quantri")
     fixed = run_json("--db", db, "profile", "record", "0901000002", *changed, "--reason",
                      "gõ nhầm ngày sinh")
     assert (fixed["changed"], fixed["replaced"]) == (True, True)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.cli import main
 from mbfcare.models import Handover, StockBalance
+from tests.accounts_data import add_account, sign_in_as
 from tests.care_data import GROUP1, GROUP2, STORE, seed_listed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,15 +70,18 @@ def test_record_and_stock_commands(db: str, capsys: pytest.CaptureFixture[str]) 
     assert "Ô 2 khúc cầm tay" in text and "9" in text
 
 
-def test_undo_from_the_command_line_needs_role(db: str, capsys: pytest.CaptureFixture[str],
+def test_undo_from_the_command_line_needs_role(db: str, factory: sessionmaker[Session],
+                                               capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     run_json("--db", db, "stock", "receive", "--item", "o-2-khuc", "--qty", "1", "--location",
              STORE)
     run_json("--db", db, "record", "handover", G2[0], "--item", "o-2-khuc")
-    monkeypatch.setenv("MBFCARE_ROLE", "clerk")
+    add_account(factory, "lan", "clerk", store=STORE)
+    add_account(factory, "ha", "head", district="Lê Chân")
+    sign_in_as(monkeypatch, "lan")
     code, _ = run("--db", db, "record", "undo", G2[0], "--what", "handover", "--reason", "nhầm")
     assert code == 4
-    monkeypatch.setenv("MBFCARE_ROLE", "head")
+    sign_in_as(monkeypatch, "ha")
     undone = run_json("--db", db, "record", "undo", G2[0], "--what", "handover", "--reason",
                       "nhầm")
     assert undone["undone"] == "handover"

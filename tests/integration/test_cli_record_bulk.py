@@ -18,6 +18,7 @@ from mbfcare.db import make_engine, make_session_factory
 from mbfcare.domain.actors import Actor
 from mbfcare.models import CareStep, Handover
 from mbfcare.services import stock
+from tests.accounts_data import add_account, sign_in_as
 from tests.care_data import seed_listed
 from tests.unit.services.test_bulk_recording import write_returned_list
 
@@ -59,13 +60,13 @@ def test_record_bulk_json_dry_run_then_for_real(
         listed_db: tuple[str, sessionmaker[Session]], tmp_path: Path, data_home: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     db_url, factory = listed_db
-    monkeypatch.setenv("MBFCARE_ROLE", "head")
+    add_account(factory, "ha", "head", full_name="Phạm Thu Hà", district="Lê Chân")
+    sign_in_as(monkeypatch, "ha")
     path = write_returned_list(tmp_path / "le_chan.xlsx")
-    dry = run_json("--db", db_url, "record", "bulk", str(path), "--dry-run",
-                   "--user", "Phạm Thu Hà")
+    dry = run_json("--db", db_url, "record", "bulk", str(path), "--dry-run")
     assert _stored(factory) == (0, 0)
     assert dry["dry_run"] is True
-    real = run_json("--db", db_url, "record", "bulk", str(path), "--user", "Phạm Thu Hà")
+    real = run_json("--db", db_url, "record", "bulk", str(path))
     for data in (dry, real):
         assert (data["rows_read"], data["recorded"], data["unchanged"], data["rejected"]) == (
             10, 5, 2, 3)
@@ -121,7 +122,8 @@ def test_refused_file_exits_3(listed_db: tuple[str, sessionmaker[Session]], tmp_
 def test_viewer_role_exits_4(listed_db: tuple[str, sessionmaker[Session]], tmp_path: Path,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     db_url, factory = listed_db
-    monkeypatch.setenv("MBFCARE_ROLE", "viewer")
+    add_account(factory, "xem", "viewer")
+    sign_in_as(monkeypatch, "xem")
     path = write_returned_list(tmp_path / "le_chan.xlsx")
     assert run("--db", db_url, "record", "bulk", str(path))[0] == 4
     assert _stored(factory) == (0, 0)

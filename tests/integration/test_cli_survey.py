@@ -17,6 +17,7 @@ from mbfcare.cli import main
 from mbfcare.domain.actors import Actor
 from mbfcare.models import CareCase, SurveyResponse
 from mbfcare.services import care_work, stock
+from tests.accounts_data import add_account, sign_in_as
 from tests.care_data import GROUP1, GROUP2, STORE, seed_listed
 
 G1, G2 = list(GROUP1), list(GROUP2)
@@ -122,7 +123,8 @@ def test_refusals_and_exit_codes(db: str, tmp_path: Path,
     assert run("--db", db, "survey", "export", "--out", str(tmp_path / "x.txt"))[0] == 2
 
 
-def test_set_form(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_set_form(db: str, factory: sessionmaker[Session], tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch,
                   capsys: pytest.CaptureFixture[str]) -> None:
     toml = tmp_path / "form.toml"
     toml.write_text('title = "Phiếu ngắn"\n\n[[question]]\nkey = "overall"\n'
@@ -140,5 +142,7 @@ def test_set_form(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert run("--db", db, "survey", "set-form", str(bad))[0] == 2
     assert "bad.toml: Câu 1 (a): loại câu hỏi 'colour' không có" in capsys.readouterr().err
     assert run("--db", db, "survey", "set-form", str(tmp_path / "none.toml"))[0] == 2
-    monkeypatch.setenv("MBFCARE_ROLE", "clerk")
+    add_account(factory, "lan", "clerk", store=STORE)
+    sign_in_as(monkeypatch, "lan")
     assert run("--db", db, "survey", "set-form", str(toml))[0] == 4
+    assert "không được thay đổi chương trình" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.models import Charge, Subscriber
 from mbfcare.services.importing import import_subscribers
 
@@ -35,7 +36,7 @@ def test_xlsm_is_read_like_xlsx(factory: sessionmaker[Session], tmp_path: Path) 
                                               800000, "750.000", 701000]])
     target = tmp_path / "danh sách tháng 3.xlsm"
     shutil.copy(source, target)
-    result = import_subscribers(factory, target)
+    result = import_subscribers(factory, target, actor=Actor("test"))
     assert (result.imported, result.rejected, result.sheet) == (1, 0, "DS")
     with factory() as session:
         sub = session.scalars(select(Subscriber)).one()
@@ -52,7 +53,7 @@ def test_header_repeated_on_a_later_page_is_not_a_row(factory: sessionmaker[Sess
                                 HEADER,
                                 [2, "0901234568", "Bình", "TT", "2C", 4, 5, 6]]
     path = _workbook(tmp_path / "pages.xlsx", rows)
-    result = import_subscribers(factory, path)
+    result = import_subscribers(factory, path, actor=Actor("test"))
     assert (result.rows_read, result.imported, result.rejected) == (2, 2, 0)
 
 
@@ -61,7 +62,7 @@ def test_number_cell_holding_a_float_keeps_every_digit(factory: sessionmaker[Ses
                                                        tmp_path: Path) -> None:
     path = _workbook(tmp_path / "floats.xlsx", [[1, 84912345678, "An", "TT", "2C", 1, 2, 3],
                                                 [2, 912345679.0, "Bình", "TT", "2C", 4, 5, 6]])
-    result = import_subscribers(factory, path)
+    result = import_subscribers(factory, path, actor=Actor("test"))
     assert result.imported == 2
     with factory() as session:
         numbers = sorted(session.scalars(select(Subscriber.msisdn)))

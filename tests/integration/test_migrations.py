@@ -81,7 +81,8 @@ def test_older_database_is_backed_up_then_migrated(tmp_path: Path, data_home: Pa
     assert current_revision(engine) == "0001"
     assert migrate(engine, url) is True
     assert current_revision(engine) == head_revision()
-    backups = list((data_home / "backups").glob("truoc-nang-cap-*.sqlite"))
+    # named after the database file, then why: `<name>-truoc-nang-cap-<time>.sqlite`
+    backups = list((data_home / "backups").glob("*-truoc-nang-cap-*.sqlite"))
     assert len(backups) == 1
     import sqlite3
 

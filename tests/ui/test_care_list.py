@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.db import make_engine, make_session_factory
+from mbfcare.domain.actors import Actor
 from mbfcare.io.synthetic import generate_subscribers, write_xlsx
 from mbfcare.models import CareCase, Subscriber
 from mbfcare.services.classification import classify_batch
@@ -36,12 +37,13 @@ def filled_db(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         mp.setenv("MBFCARE_HOME", str(folder))
         engine = make_engine(f"sqlite:///{path.as_posix()}")
         factory = make_session_factory(engine)
-        create_programme(factory, default_programme_spec())
+        create_programme(factory, default_programme_spec(), actor=Actor("test"))
         extract = write_xlsx(folder / "extract.xlsx", generate_subscribers(400, seed=7), seed=7)
         year, month = extract.care_month
         care_month = f"{month:02d}/{year}"
-        import_subscribers(factory, extract.path, batch=1, care_month=care_month)
-        classify_batch(factory, batch=1, care_month=care_month)
+        import_subscribers(factory, extract.path, batch=1, care_month=care_month,
+                           actor=Actor("test"))
+        classify_batch(factory, batch=1, care_month=care_month, actor=Actor("test"))
         engine.dispose()
     return path
 

@@ -81,6 +81,22 @@ def test_outcome_and_undo_from_the_detail(qtbot: QtBot, widget: CareListWidget) 
     assert "Hủy kết quả" in widget.detail_text() and "lý do: nhầm KH" in widget.detail_text()
 
 
+def test_recording_on_a_panel_someone_else_changed_is_refused_and_reloads(
+        qtbot: QtBot, widget: CareListWidget, sink: list[tuple[str, str, str]]) -> None:
+    row = _select(qtbot, widget, G2[3])
+    # Another workstation closes the entry while this panel still shows it open.
+    care_work.record_outcome(widget._factory, G2[3], "refused", actor=Actor("Hà", "admin"),
+                             note="không nhận")
+    with qtbot.waitSignal(widget.detail_shown, timeout=10000):
+        widget.apply_record("step", RecordInput("sms", dt.date(2017, 3, 5), "", ""))
+    [error] = [text for kind, text, _ in sink if kind == "error"]
+    assert error.startswith("Hồ sơ chăm sóc của 0902 000 004 vừa được Hà lúc ")
+    # The panel and the row now show what the database holds; no SMS was recorded.
+    assert widget.model.index(row, widget.model.column_of("outcome")).data() == "Từ chối"
+    assert widget.model.index(row, widget.model.column_of("sms")).data() == ""
+    assert "không nhận" in widget.detail_text()
+
+
 def test_step_and_outcome_filters(qtbot: QtBot, widget: CareListWidget,
                                   factory: sessionmaker[Session]) -> None:
     care_work.record_handover(factory, G2[0], actor=LAN, item_code="o-2-khuc")

@@ -393,17 +393,20 @@ def test_without_programme_the_input_is_off(qtbot: QtBot, page: DeskPage) -> Non
     assert page.recent_text() == "Vừa trao: chưa có"
 
 
-def test_viewer_sees_but_cannot_hand_over(qtbot: QtBot, page: DeskPage,
-                                          seeded: sessionmaker[Session]) -> None:
+def test_viewer_cannot_open_a_customer(qtbot: QtBot, page: DeskPage,
+                                       seeded: sessionmaker[Session]) -> None:
+    # A viewer (the regional office) reads counts and reports only: the lookup is refused.
     page.set_actor(Actor("Khách xem", "viewer"))
     scan(qtbot, page, "0902000001")
-    qtbot.keyClick(page.input, Qt.Key.Key_2)
-    assert page.chosen_item() == "o-2-khuc"
+    assert "Vai trò Chỉ xem không được xem danh sách chăm sóc" in page.banner_text()
+    assert "0902" not in page.panel_text().replace(page.banner_text(), "")
     assert not page.can_hand_over() and not page.can_owe()
-    assert "Vai trò Chỉ xem chỉ xem được, không ghi trao quà." in page.panel_text()
     press(qtbot, page, Qt.Key.Key_Return)
     assert _handovers(seeded) == []
     page.set_actor(CLERK)
+    scan(qtbot, page, "0902000001")
+    qtbot.keyClick(page.input, Qt.Key.Key_2)
+    assert page.chosen_item() == "o-2-khuc"
     assert page.can_hand_over()
 
 

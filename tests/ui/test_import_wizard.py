@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.io.synthetic import (
     MessyOptions,
     WrittenExtract,
@@ -138,7 +139,7 @@ def test_wizard_end_to_end(qtbot: QtBot, factory: Factory, programme_id: int, ru
     dry: ImportResult = blocker.args[0]
     assert wizard.current_step() == STEP_CHECK
     expected = import_subscribers(factory, written.path, programme_id=programme_id, batch=1,
-                                  care_month=care, dry_run=True)
+                                  care_month=care, dry_run=True, actor=Actor("test"))
     assert {k: getattr(dry, k) for k in COUNTS} == {k: getattr(expected, k) for k in COUNTS}
     assert dry.rejected == len(written.expected_rejects)
     assert wizard._reasons_table.rowCount() == len(dry.reasons)

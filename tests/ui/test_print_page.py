@@ -51,7 +51,7 @@ def test_make_preview_print_and_save_receipts(qtbot: QtBot, page: PrintPage,
     assert panel.print_button.isEnabled() and panel.save_button.isEnabled()
     assert "biên bản giao nhận quà" in panel.summary.text()
     # the codes on this print are the ones the desk accepts now
-    case = care_work.desk_lookup(factory, result.codes[0])
+    case = care_work.desk_lookup(factory, result.codes[0], actor=Actor("test"))
     assert case.group == 2
     # a printer gets every page, each drawn (not blank)
     image = QImage(600, 850, QImage.Format.Format_RGB32)

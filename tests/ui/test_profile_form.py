@@ -194,7 +194,7 @@ def met(listed: sessionmaker[Session]) -> sessionmaker[Session]:
 
 def _open_package(qtbot: QtBot, factory: sessionmaker[Session], msisdn: str,
                   actor: Actor = HA) -> PackageDialog:
-    offers = cw.desk_lookup(factory, msisdn).offers
+    offers = cw.desk_lookup(factory, msisdn, actor=Actor("test")).offers
     dialog = PackageDialog(factory, TaskRunner(), actor, _case_id(factory, msisdn), offers)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -246,3 +246,21 @@ def test_package_dialog_shows_a_refusal_inline(qtbot: QtBot, listed: sessionmake
     assert "cần ghi trao quà" in dialog.problem.problem
     assert dialog.isVisible() and dialog.save_button.isEnabled()
     assert recorded == []
+
+
+def test_a_save_after_someone_else_saved_is_refused_and_shows_their_data(
+        qtbot: QtBot, listed: sessionmaker[Session], recorded: list[tuple[str, str]]) -> None:
+    dialog = _open_form(qtbot, listed, actor=LAN)  # opened before Hà saved
+    pr.record_profile(listed, DUNG, name="Phạm Thị Dung", id_text="031180001234",
+                      birth_text="05/09/1980", address="12 Lê Lợi, Hải Phòng",
+                      actor=Actor("Trần Thu Hà", "admin"))
+    dialog.id_edit.setText("031180009999")
+    dialog.birth_edit.setText("05/09/1980")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.id_edit.text() == "031180001234", timeout=5000)
+    assert dialog.error_label.problem.startswith(
+        "Thông tin của 0901 000 002 vừa được Trần Thu Hà lúc ")
+    assert dialog.error_label.problem.endswith("mở lại để xem bản mới rồi làm lại.")
+    assert dialog.isVisible() and recorded == []
+    [row] = _collections(listed)
+    assert (row.id_number, row.row_version) == ("031180001234", 1)  # Hà's, untouched

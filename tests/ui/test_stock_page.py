@@ -292,7 +292,7 @@ def test_a_clerk_is_refused(qtbot: QtBot, page: StockPage, sink: Sink) -> None:
     kind, text, _details = sink[-1]
     assert kind == "error"
     assert text == ("Vai trò Giao dịch viên không được nhập, chuyển hoặc xuất hủy quà trong "
-                    "kho; cần: Quản trị, Trưởng MF Quận/Huyện, Phòng CSKH.")
+                    "kho; cần: Quản trị (Phòng CSKH), Trưởng MF Quận/Huyện.")
     page.set_actor(LAN)
     assert not page._permission_label.isVisibleTo(page)
 

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.io.synthetic import generate_subscribers, write_xlsx
 from mbfcare.models import CareCase, Subscriber
 from mbfcare.services.importing import import_subscribers
@@ -48,7 +49,8 @@ def test_first_session(qtbot: QtBot, factory: sessionmaker[Session], tmp_path: P
     extract = write_xlsx(tmp_path / "trich xuat.xlsx", subs)
     care = extract.care_month
     care_month = care if isinstance(care, str) else f"{care[1]:02d}/{care[0]}"
-    result = import_subscribers(factory, extract.path, batch=1, care_month=care_month)
+    result = import_subscribers(factory, extract.path, batch=1, care_month=care_month,
+                                actor=Actor("test"))
     assert result.imported == len(extract.expected)
     with qtbot.waitSignal(window.programmes_loaded, timeout=10000):
         window.refresh()

@@ -21,9 +21,11 @@ from PySide6.QtCore import (
 from shiboken6 import isValid
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.steps import STEPS
 from mbfcare.domain.values import format_date, format_msisdn, format_number
 from mbfcare.services import queries
+from mbfcare.services.accounts import local_actor
 from mbfcare.services.queries import CareListFilter, CareRowDTO
 from mbfcare.ui.tasks import TaskRunner
 
@@ -315,10 +317,14 @@ class CareListTableModel(QAbstractTableModel):
         factory: sessionmaker[Session],
         runner: TaskRunner | None = None,
         parent: QObject | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> None:
         super().__init__(parent)
         self._factory = factory
         self._runner = runner
+        # Who looks: the ids and rows are limited to his district or store in the queries.
+        self.actor = actor or local_actor()
         self._ids: list[int] = []
         self._row_of: dict[int, int] | None = None
         self._pages: dict[int, dict[int, CareRowDTO]] = {}
@@ -370,7 +376,8 @@ class CareListTableModel(QAbstractTableModel):
             if len(self._pages) >= _MAX_PAGES:
                 self._pages.pop(next(iter(self._pages)))
             chunk = self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-            rows = self._pages[page] = {r.id: r for r in queries.care_rows(self._factory, chunk)}
+            rows = self._pages[page] = {r.id: r for r in queries.care_rows(self._factory, chunk,
+                                                                     actor=self.actor)}
         return rows.get(case_id)
 
     def set_filter(self, flt: CareListFilter | None) -> None:
@@ -394,7 +401,8 @@ class CareListTableModel(QAbstractTableModel):
         if flt is None:
             self.set_ids([])
             return
-        work = partial(queries.care_list_ids, self._factory, flt, self._sort_key, self._descending)
+        work = partial(queries.care_list_ids, self._factory, flt, self._sort_key, self._descending,
+                       actor=self.actor)
         if self._runner is None:
             try:
                 ids = work()

@@ -195,7 +195,8 @@ def test_formula_injection_is_neutralised(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("raw", "safe"), [
-    ("=1+1", "'=1+1"), ("+84", "'+84"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("=1+1", "'=1+1"), ("+84", "+84"), ("-2", "-2"), ("+84 912 345 678", "+84 912 345 678"),
+    ("+1+1", "'+1+1"), ("-2+cmd|' /C calc'!A0", "'-2+cmd|' /C calc'!A0"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\tx", "' x"), ("\r=x", "' =x"), ("Lê\nChân", "Lê Chân"), ("", ""), (None, ""),
     ("Nguye\u0302\u0303n", "Nguyễn"), ("an-toàn", "an-toàn"),
 ])

@@ -23,6 +23,8 @@ from mbfcare.reports.stock_workbook import (
 from mbfcare.services import care_work, stock
 from mbfcare.services.stock import OwedDTO
 
+KT = Actor("Kiểm thử")  # who exports in these tests (an administrator)
+
 LAN = Actor("Lan", "admin")
 
 
@@ -45,7 +47,7 @@ def stocked(factory: sessionmaker[Session], programme_id: int) -> sessionmaker[S
 def test_writes_three_sheets_with_typed_cells(
         stocked: sessionmaker[Session], programme_id: int, tmp_path: Path) -> None:
     out = tmp_path / "kho.xlsx"
-    written = export_stock(stocked, out, programme_id, active="QuaNo")
+    written = export_stock(stocked, out, programme_id, active="QuaNo", actor=KT)
     assert written.rows == {"TonKho": 4, "SoKho": 5, "QuaNo": 1}
     assert written.text.startswith("Đã xuất kho quà ra tệp kho.xlsx: 4 dòng tồn kho")
 
@@ -95,7 +97,7 @@ def test_writes_three_sheets_with_typed_cells(
 def test_the_ledger_sheet_follows_the_screen_filter(
         stocked: sessionmaker[Session], programme_id: int, tmp_path: Path) -> None:
     out = tmp_path / "kho.xlsx"
-    written = export_stock(stocked, out, programme_id, kind="receive", location="Kho")
+    written = export_stock(stocked, out, programme_id, kind="receive", location="Kho", actor=KT)
     assert written.rows["SoKho"] == 2
     ws = openpyxl.load_workbook(out)["SoKho"]
     assert [r[1].value for r in ws.iter_rows(min_row=2)] == ["Nhập kho", "Nhập kho"]
@@ -115,11 +117,11 @@ def test_a_past_promise_is_marked_overdue(tmp_path: Path) -> None:
 def test_refuses_a_wrong_file_name_and_reports_an_unwritable_one(
         stocked: sessionmaker[Session], programme_id: int, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"đuôi \.xlsx"):
-        export_stock(stocked, tmp_path / "kho.csv", programme_id)
+        export_stock(stocked, tmp_path / "kho.csv", programme_id, actor=KT)
     with pytest.raises(UsageError, match="không tồn tại"):
-        export_stock(stocked, tmp_path / "nowhere" / "kho.xlsx", programme_id)
+        export_stock(stocked, tmp_path / "nowhere" / "kho.xlsx", programme_id, actor=KT)
     taken = tmp_path / "taken.xlsx"
     taken.mkdir()  # a folder where the file should go: the replace fails
     with pytest.raises(StorageError, match="Không ghi được tệp"):
-        export_stock(stocked, taken, programme_id)
+        export_stock(stocked, taken, programme_id, actor=KT)
     assert not list(tmp_path.glob(".*.tmp.xlsx"))

@@ -401,7 +401,7 @@ def test_file_without_number_or_action_column_is_refused(listed: Factory,
 
 def test_viewer_may_not_record(listed: Factory, tmp_path: Path) -> None:
     path = write_returned_list(tmp_path / "tra_ve.xlsx")
-    with pytest.raises(RuleError, match="không được ghi kết quả chăm sóc"):
+    with pytest.raises(RuleError, match="không được ghi hàng loạt"):
         record_from_file(listed, path, actor=Actor("Khách", "viewer"))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.cli import main
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import RuleError, UsageError
 from mbfcare.models import CareCase, Charge, Classification, Exclusion, LeftOut, Subscriber
 from mbfcare.services.classification import classify_batch, decide_gap, explain
@@ -54,7 +55,7 @@ def listed(factory: sessionmaker[Session], programme_id: int) -> sessionmaker[Se
 
 
 def test_classify_counts_and_stored_entries(listed: sessionmaker[Session]) -> None:
-    result = classify_batch(listed, batch=1)
+    result = classify_batch(listed, batch=1, actor=Actor("test"))
     assert result.care_month == "03/2017"
     assert result.cycles == ["12/2016", "11/2016", "10/2016"]
     assert result.groups == {1: 2, 2: 1}
@@ -88,7 +89,7 @@ def test_classify_counts_and_stored_entries(listed: sessionmaker[Session]) -> No
 
 
 def test_dry_run_changes_nothing(listed: sessionmaker[Session]) -> None:
-    preview = classify_batch(listed, batch=1, dry_run=True)
+    preview = classify_batch(listed, batch=1, dry_run=True, actor=Actor("test"))
     assert preview.groups == {1: 2, 2: 1}
     with listed() as session:
         assert session.scalar(select(func.count()).select_from(CareCase)) == 0
@@ -96,20 +97,20 @@ def test_dry_run_changes_nothing(listed: sessionmaker[Session]) -> None:
 
 
 def test_second_batch_leaves_out_the_first_batch_list(listed: sessionmaker[Session]) -> None:
-    classify_batch(listed, batch=1)
+    classify_batch(listed, batch=1, actor=Actor("test"))
     with listed() as session:
         for sid in session.scalars(select(Subscriber.id)):
             for cycle in (201703, 201702, 201701):
                 session.add(Charge(subscriber_id=sid, cycle=cycle, amount=950000))
         session.commit()
-    second = classify_batch(listed, batch=2)
+    second = classify_batch(listed, batch=2, actor=Actor("test"))
     assert second.not_eligible["on_earlier_batch"] == 4  # 3 listed and the gap case
     assert second.groups[1] == 3  # 0901000004, -05 and -11 qualify on the new cycles
 
 
 def test_rerun_keeps_entries_and_reports_those_no_longer_qualifying(
         listed: sessionmaker[Session]) -> None:
-    classify_batch(listed, batch=1)
+    classify_batch(listed, batch=1, actor=Actor("test"))
     with listed() as session:
         session.execute(update(Subscriber).where(Subscriber.msisdn == "0901000001")
                         .values(status="cancelled"))
@@ -118,7 +119,7 @@ def test_rerun_keeps_entries_and_reports_those_no_longer_qualifying(
         sid = session.scalar(select(Subscriber.id).where(Subscriber.msisdn == "0901000005"))
         session.add(Charge(subscriber_id=sid, cycle=201611, amount=880000))
         session.commit()
-    again = classify_batch(listed, batch=1)
+    again = classify_batch(listed, batch=1, actor=Actor("test"))
     assert again.added == 1 and again.kept == 4
     assert again.no_longer_qualify == {"not_active": 1}
     assert again.groups == {1: 3, 2: 1}
@@ -129,7 +130,7 @@ def test_rerun_keeps_entries_and_reports_those_no_longer_qualifying(
 
 
 def test_plan_puts_the_rest_on_a_waiting_list_in_order(listed: sessionmaker[Session]) -> None:
-    result = classify_batch(listed, batch=1, plan={1: 1})
+    result = classify_batch(listed, batch=1, plan={1: 1}, actor=Actor("test"))
     assert result.groups[1] == 1 and result.waiting == 1
     with listed() as session:
         rows = dict(session.execute(select(Subscriber.msisdn, CareCase.waiting_rank)
@@ -139,30 +140,31 @@ def test_plan_puts_the_rest_on_a_waiting_list_in_order(listed: sessionmaker[Sess
 
 
 def test_explain_in_vietnamese(listed: sessionmaker[Session]) -> None:
-    classify_batch(listed, batch=1)
-    text = explain(listed, "84901000001").lines
+    classify_batch(listed, batch=1, actor=Actor("test"))
+    text = explain(listed, "84901000001", actor=Actor("test")).lines
     assert text[0] == ("Đợt 1 (tháng chăm sóc 03/2017) – Nhóm 1: cước 3 chu kỳ 12/2016, "
                        "11/2016, 10/2016 là 812.000, 790.000, 905.000 đ — mỗi chu kỳ trên "
                        "700.000 đ.")
     assert "không hoạt động 2 chiều (trạng thái: chặn 1 chiều)" in \
-        explain(listed, "0901000006").lines[0]
-    assert "thiếu cước của chu kỳ căn cứ (11/2016)" in explain(listed, "+84 901 000 005").lines[0]
-    assert "Hà Nội" in explain(listed, "0901000007").lines[0]
-    assert "danh sách loại trừ" in explain(listed, "0901000009").lines[0]
-    assert "549.999" in explain(listed, "0901000004").lines[0]
-    assert "Chờ quyết định nhóm" in explain(listed, "0901000003").lines[0]
+        explain(listed, "0901000006", actor=Actor("test")).lines[0]
+    assert "thiếu cước của chu kỳ căn cứ (11/2016)" in explain(listed, "+84 901 000 005",
+                                                               actor=Actor("test")).lines[0]
+    assert "Hà Nội" in explain(listed, "0901000007", actor=Actor("test")).lines[0]
+    assert "danh sách loại trừ" in explain(listed, "0901000009", actor=Actor("test")).lines[0]
+    assert "549.999" in explain(listed, "0901000004", actor=Actor("test")).lines[0]
+    assert "Chờ quyết định nhóm" in explain(listed, "0901000003", actor=Actor("test")).lines[0]
 
 
 def test_gap_decision_is_recorded_with_who_and_why(listed: sessionmaker[Session]) -> None:
-    classify_batch(listed, batch=1)
-    result = decide_gap(listed, "0901000003", group=1, by="Nguyễn Thị Lan",
+    classify_batch(listed, batch=1, actor=Actor("test"))
+    result = decide_gap(listed, "0901000003", group=1, actor=Actor("Nguyễn Thị Lan"),
                         note="Giám đốc duyệt")
     assert result.group == 1 and result.state == "listed"
     assert any("Nguyễn Thị Lan" in line for line in result.lines)
     with pytest.raises(RuleError, match="không chờ quyết định nhóm"):
-        decide_gap(listed, "0901000003", group=2, by="x", note="lại")
+        decide_gap(listed, "0901000003", group=2, actor=Actor("x"), note="lại")
     with pytest.raises(UsageError):
-        decide_gap(listed, "0901000001", group=2, by="x", note=" ")
+        decide_gap(listed, "0901000001", group=2, actor=Actor("x"), note=" ")
 
 
 def test_cli_classify_explain_decide(listed: sessionmaker[Session], db_url: str) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.db import make_engine, make_session_factory
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.reference import kv5_provinces_2017, match_province
 from mbfcare.models import (
     Batch,
@@ -66,6 +67,7 @@ def classify_batch(factory: Factory, **kwargs: Any) -> Any:
     """The implementation under test (imported late: each test fails alone until it lands)."""
     from mbfcare.services.classification import classify_batch as impl
 
+    kwargs.setdefault("actor", Actor("test"))
     return impl(factory, **kwargs)
 
 
@@ -384,8 +386,8 @@ def populate(factory: Factory, programme_id: int, seed: int, n: int = 3000) -> W
     noise = {f"0912{i:06d}" for i in range(20)}  # not MobiFone subscribers stored
     store_exclusions(factory, programme_id, world.excluded | noise)
 
-    other_open = create_programme(factory, default_programme_spec())
-    other_closed = create_programme(factory, default_programme_spec())
+    other_open = create_programme(factory, default_programme_spec(), actor=Actor("test"))
+    other_closed = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     set_programme(factory, other_closed, status="closed", name="Chương trình đã đóng")
     # Exclusion lists of another programme do not exclude from this one.
     store_exclusions(factory, other_open, rng.sample(msisdns, n * 3 // 100))
@@ -410,7 +412,7 @@ def _batches_1_and_2(factory: Factory, programme_id: int, world: World) -> None:
     rules = read_rules(factory, programme_id)
 
     expected1 = run_oracle(world, rules, batch=1)
-    result1 = classify_batch(factory, programme_id=programme_id, batch=1)
+    result1 = classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     compare(world, expected1, read_stored(factory, programme_id, 1), cycles_of(2017, 3))
     check_counts(result1, expected1, batch=1, care_month="03/2017")
     # The data must exercise every outcome, or the comparison proves little.
@@ -419,7 +421,7 @@ def _batches_1_and_2(factory: Factory, programme_id: int, world: World) -> None:
                                            "missing_cycle", "below_threshold"}
 
     before = row_counts(factory)
-    again = classify_batch(factory, programme_id=programme_id, batch=1)
+    again = classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     after = row_counts(factory)
     assert {k: after[k] for k in ("care_cases", "left_out")} == \
         {k: before[k] for k in ("care_cases", "left_out")}
@@ -427,7 +429,7 @@ def _batches_1_and_2(factory: Factory, programme_id: int, world: World) -> None:
     check_counts(again, expected1, batch=1, care_month="03/2017")
 
     expected2 = run_oracle(world, rules, batch=2, on_other_batch=listed_ids(expected1))
-    result2 = classify_batch(factory, programme_id=programme_id, batch=2)
+    result2 = classify_batch(factory, programme_id=programme_id, batch=2, actor=Actor("test"))
     compare(world, expected2, read_stored(factory, programme_id, 2), cycles_of(2017, 6))
     check_counts(result2, expected2, batch=2, care_month="06/2017")
     assert expected2.not_eligible["on_earlier_batch"] == len(listed_ids(expected1))
@@ -461,7 +463,8 @@ def test_population_plan_smaller_than_eligible(
     expected = run_oracle(world, rules, batch=1, plan=plan)
     assert expected.waiting > 0
 
-    result = classify_batch(factory, programme_id=programme_id, batch=1, plan=plan)
+    result = classify_batch(factory, programme_id=programme_id, batch=1, plan=plan,
+                            actor=Actor("test"))
     stored = read_stored(factory, programme_id, 1)
     compare(world, expected, stored, cycles_of(2017, 3))
     check_counts(result, expected, batch=1, care_month="03/2017")
@@ -483,11 +486,12 @@ def test_dry_run_changes_nothing_and_counts_the_same(factory: Factory, programme
     world = populate(factory, programme_id, seed=99, n=1500)
     expected = run_oracle(world, read_rules(factory, programme_id), batch=1)
     before = row_counts(factory)
-    dry = classify_batch(factory, programme_id=programme_id, batch=1, dry_run=True)
+    dry = classify_batch(factory, programme_id=programme_id, batch=1, dry_run=True,
+                         actor=Actor("test"))
     assert row_counts(factory) == before
     check_counts(dry, expected, batch=1, care_month="03/2017")
 
-    real = classify_batch(factory, programme_id=programme_id, batch=1)
+    real = classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     check_counts(real, expected, batch=1, care_month="03/2017")
     compare(world, expected, read_stored(factory, programme_id, 1), cycles_of(2017, 3))
 
@@ -497,7 +501,7 @@ def test_dry_run_with_care_month_keeps_the_batch(factory: Factory, programme_id:
     expected = run_oracle(world, read_rules(factory, programme_id), batch=1, care=(2017, 4))
     before = row_counts(factory)
     dry = classify_batch(factory, programme_id=programme_id, batch=1, care_month="04/2017",
-                         dry_run=True)
+                         dry_run=True, actor=Actor("test"))
     check_counts(dry, expected, batch=1, care_month="04/2017")
     assert row_counts(factory) == before
     with factory() as session:
@@ -508,7 +512,8 @@ def test_dry_run_with_care_month_keeps_the_batch(factory: Factory, programme_id:
 def test_care_month_option_sets_the_window(factory: Factory, programme_id: int) -> None:
     world = populate(factory, programme_id, seed=11, n=800)
     expected = run_oracle(world, read_rules(factory, programme_id), batch=1, care=(2017, 4))
-    result = classify_batch(factory, programme_id=programme_id, batch=1, care_month="04/2017")
+    result = classify_batch(factory, programme_id=programme_id, batch=1, care_month="04/2017",
+                            actor=Actor("test"))
     check_counts(result, expected, batch=1, care_month="04/2017")
     compare(world, expected, read_stored(factory, programme_id, 1), cycles_of(2017, 4))
     assert read_rules(factory, programme_id).care[1] == (2017, 4)
@@ -520,7 +525,7 @@ def test_rerun_keeps_entries_and_adds_only_new_subscribers(
     world = populate(factory, programme_id, seed=5, n=600)
     rules = read_rules(factory, programme_id)
     expected = run_oracle(world, rules, batch=1)
-    classify_batch(factory, programme_id=programme_id, batch=1)
+    classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     with factory() as session:
         first_cases = {c.subscriber_id: (c.id, c.state, c.group_number, c.basis)
                        for c in session.scalars(select(CareCase).where(
@@ -533,7 +538,7 @@ def test_rerun_keeps_entries_and_adds_only_new_subscribers(
     world.subscribers += newcomers.subscribers
     world.charges.update(newcomers.charges)
     expected = run_oracle(world, rules, batch=1)
-    result = classify_batch(factory, programme_id=programme_id, batch=1)
+    result = classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     compare(world, expected, read_stored(factory, programme_id, 1), cycles_of(2017, 3))
     check_counts(result, expected, batch=1, care_month="03/2017")
     with factory() as session:
@@ -648,8 +653,8 @@ def test_each_exclusion_source(factory: Factory, programme_id: int) -> None:
     )
     store_exclusions(factory, programme_id, [world.subscribers[3]["msisdn"]])
     world.excluded = {world.subscribers[3]["msisdn"]}
-    other_open = create_programme(factory, default_programme_spec())
-    other_closed = create_programme(factory, default_programme_spec())
+    other_open = create_programme(factory, default_programme_spec(), actor=Actor("test"))
+    other_closed = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     set_programme(factory, other_closed, status="closed")
     store_exclusions(factory, other_open, [world.subscribers[4]["msisdn"]])
     store_world(factory, world)
@@ -660,7 +665,7 @@ def test_each_exclusion_source(factory: Factory, programme_id: int) -> None:
 
     rules = read_rules(factory, programme_id)
     expected = run_oracle(world, rules, batch=1)
-    result = classify_batch(factory, programme_id=programme_id, batch=1)
+    result = classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     stored = read_stored(factory, programme_id, 1)
     compare(world, expected, stored, cycles_of(2017, 3))
     check_counts(result, expected, batch=1, care_month="03/2017")
@@ -768,7 +773,7 @@ def test_case_on_another_batch_of_this_programme(factory: Factory, programme_id:
     add_case(factory, programme_id, 2, batch=2, state="awaiting_group")
     rules = read_rules(factory, programme_id)
     expected = run_oracle(world, rules, batch=1, on_other_batch=[1, 2])
-    result = classify_batch(factory, programme_id=programme_id, batch=1)
+    result = classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("test"))
     stored = read_stored(factory, programme_id, 1)
     compare(world, expected, stored, cycles_of(2017, 3))
     check_counts(result, expected, batch=1, care_month="03/2017")
@@ -790,7 +795,7 @@ def test_gap_and_waiting_cases_are_left_out_of_batch_2(
     stored1 = _classify_one(factory, programme_id, world, plan={1: 1})
     assert stored1.outcomes == {1: ("awaiting_group", None), 2: ("listed", 1),
                                 3: ("waiting", 1), 4: ("left_out", "below_threshold")}
-    result = classify_batch(factory, programme_id=programme_id, batch=2)
+    result = classify_batch(factory, programme_id=programme_id, batch=2, actor=Actor("test"))
     stored2 = read_stored(factory, programme_id, 2)
     assert stored2.outcomes == {1: ("left_out", "on_earlier_batch"),
                                 2: ("left_out", "on_earlier_batch"),
@@ -877,7 +882,7 @@ def test_random_rules_against_oracle(
     engine = make_engine(f"sqlite:///{path.as_posix()}")
     try:
         factory = make_session_factory(engine)
-        programme_id = create_programme(factory, default_programme_spec())
+        programme_id = create_programme(factory, default_programme_spec(), actor=Actor("test"))
         set_programme(factory, programme_id, aggregation=aggregation)
         for g in groups:
             set_group(factory, programme_id, g["number"], lower_bound=g["lower"],
@@ -885,7 +890,8 @@ def test_random_rules_against_oracle(
                       upper_inclusive=g["upper_inclusive"])
         store_world(factory, world)
         expected = run_oracle(world, read_rules(factory, programme_id), batch=1, plan=plan)
-        result = classify_batch(factory, programme_id=programme_id, batch=1, plan=plan)
+        result = classify_batch(factory, programme_id=programme_id, batch=1, plan=plan,
+                                actor=Actor("test"))
         stored = read_stored(factory, programme_id, 1)
         compare(world, expected, stored, cycles_of(2017, 3))
         check_counts(result, expected, batch=1, care_month="03/2017")

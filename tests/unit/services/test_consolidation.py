@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.db import make_engine, make_session_factory
-from mbfcare.domain.actors import Actor
+from mbfcare.domain.actors import Actor, PermissionProblem
 from mbfcare.errors import Cancelled, ImportFileError, UsageError
 from mbfcare.models import Charge, ImportRun, Programme, Subscriber
 from mbfcare.reports.consolidated import (
@@ -81,7 +81,7 @@ def build_province(factory: sessionmaker[Session], province: str, *, name: str =
                    year: int = 2017) -> None:
     spec = dataclasses.replace(default_programme_spec(), province=province, name=name,
                                year=year)
-    pid = create_programme(factory, spec)
+    pid = create_programme(factory, spec, actor=Actor("test"))
     with factory.begin() as session:
         run = ImportRun(programme_id=pid, kind="subscribers", file_name="thang3.xlsx",
                         file_sha256="0" * 64, user="lan",
@@ -100,7 +100,7 @@ def build_province(factory: sessionmaker[Session], province: str, *, name: str =
             session.flush()
             for cycle, amount in zip(CYCLES, charges, strict=True):
                 session.add(Charge(subscriber_id=sub.id, cycle=cycle, amount=amount))
-    classify_batch(factory, programme_id=pid, batch=1, user="lan")
+    classify_batch(factory, programme_id=pid, batch=1, actor=Actor("lan"))
     prefix, (_first, second) = PROVINCES[province]
     if province == "Hưng Yên":
         return  # listed, nobody worked on yet
@@ -144,7 +144,7 @@ def workbooks(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         if key == "Hưng Yên":
             next_second()
         out = folder / f"{key.replace(' ', '_')}.xlsx"
-        export_regional(factory, out, user=f"CSKH {province}")
+        export_regional(factory, out, actor=Actor(f"CSKH {province}"))
         engine.dispose()
         found[key] = out
     return found
@@ -646,8 +646,8 @@ def test_nothing_usable_refuses_the_whole_run(copies: dict[str, Path], tmp_path:
     with pytest.raises(ImportFileError) as caught:
         consolidate([text, edited], out)
     message = str(caught.value)
-    assert message.startswith("Không gộp được tệp nào: a.xlsx – Không đọc được tệp: Tệp a.xlsx "
-                              "không phải bảng tính")
+    assert message.startswith("Không gộp được tệp nào: a.xlsx – Không phải tệp Excel .xlsx xuất "
+                              "từ MBF Care (đây là tệp văn bản")
     assert message.endswith(f"; {edited.name} – Tệp đã bị sửa sau khi xuất: SHA-256 ChiTiet "
                             "ghi trong ThongTin không khớp với dữ liệu sheet ChiTiet.")
     assert not out.exists()
@@ -693,7 +693,7 @@ def test_progress_and_cancel(copies: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_group_rules_read_back_from_their_words(factory: sessionmaker[Session]) -> None:
-    pid = create_programme(factory, default_programme_spec())
+    pid = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     with factory() as session:
         programme = session.get(Programme, pid)
         assert programme is not None
@@ -702,3 +702,32 @@ def test_group_rules_read_back_from_their_words(factory: sessionmaker[Session]) 
         assert parse_rule(rule.number, group_rule_text(rule)) == dataclasses.replace(
             rule, name=f"Nhóm {rule.number}")
     assert parse_rule(1, "Nhóm 1: mọi mức") is None
+
+
+def test_each_province_s_audit_chain_head_is_carried(copies: dict[str, Path], tmp_path: Path,
+                                                     factory: sessionmaker[Session]) -> None:
+    from sqlalchemy import select
+
+    from mbfcare.models import AuditEntry
+
+    paths = [copies["Hải Phòng"], copies["Quảng Ninh"]]
+    heads = {}
+    for path in paths:
+        about = info_of(openpyxl.load_workbook(path))
+        heads[about["Tỉnh/TP"]] = (about["Nhật ký thao tác đến dòng"],
+                                   about["SHA-256 nhật ký thao tác"])
+        assert len(about["SHA-256 nhật ký thao tác"]) == 64
+    result, out = merge(paths, tmp_path, actor=Actor("Phòng CSKH KV5"), factory=factory)
+    about = info_of(openpyxl.load_workbook(out))
+    for number in (1, 2):
+        province = about[f"Tệp {number} – Tỉnh/TP"]
+        assert (about[f"Tệp {number} – Nhật ký thao tác đến dòng"],
+                about[f"Tệp {number} – SHA-256 nhật ký thao tác"]) == heads[province]
+    # The merged file holds personal data: recorded in the regional office's own log.
+    with factory() as session:
+        entry = session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+        assert entry is not None and entry.action == "export"
+        assert entry.after is not None and entry.after["kind"] == "consolidated"
+        assert entry.after["rows"] == result.rows
+    with pytest.raises(PermissionProblem):
+        merge(paths, tmp_path, actor=Actor("KV5", "viewer"))

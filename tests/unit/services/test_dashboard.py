@@ -9,6 +9,7 @@ import pytest
 from dashboard_data import Case, expected, generate, seed
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import NotFoundError
 from mbfcare.services.dashboard import COUNT_FIELDS, METRIC_FILTERS, Counts, dashboard
 from mbfcare.services.programmes import create_programme, default_programme_spec
@@ -26,7 +27,7 @@ def cases(factory: sessionmaker[Session], programme_id: int) -> list[Case]:
 def test_counts_per_batch_and_group(
     factory: sessionmaker[Session], programme_id: int, cases: list[Case]
 ) -> None:
-    result = dashboard(factory, programme_id)
+    result = dashboard(factory, programme_id, actor=Actor("test"))
 
     keys = {(c.batch, c.group) for c in cases if c.state != "left_out"}
     assert [(card.batch, card.group) for card in result.cards] == sorted(
@@ -42,7 +43,7 @@ def test_counts_per_batch_and_group(
 def test_counts_per_district_sorted_the_vietnamese_way(
     factory: sessionmaker[Session], programme_id: int, cases: list[Case]
 ) -> None:
-    result = dashboard(factory, programme_id)
+    result = dashboard(factory, programme_id, actor=Actor("test"))
 
     assert [d.district for d in result.districts] == ["Ân Thi", "Hồng Bàng", "Lê Chân", None]
     for row in result.districts:
@@ -52,7 +53,7 @@ def test_counts_per_district_sorted_the_vietnamese_way(
 def test_handovers_per_day_in_vietnam_time(
     factory: sessionmaker[Session], programme_id: int, cases: list[Case]
 ) -> None:
-    result = dashboard(factory, programme_id)
+    result = dashboard(factory, programme_id, actor=Actor("test"))
 
     days = Counter(c.handed_over_at.astimezone(VN).date() for c in cases
                    if c.handed_over_at is not None and c.state != "left_out")
@@ -64,7 +65,7 @@ def test_handovers_per_day_in_vietnam_time(
 def test_todo_counts_and_filters(
     factory: sessionmaker[Session], programme_id: int, cases: list[Case]
 ) -> None:
-    result = dashboard(factory, programme_id)
+    result = dashboard(factory, programme_id, actor=Actor("test"))
 
     todo = {item.key: item for item in result.todo}
     assert todo["awaiting_group"].count == sum(c.state == "awaiting_group" for c in cases)
@@ -77,7 +78,7 @@ def test_todo_counts_and_filters(
 
 
 def test_one_batch(factory: sessionmaker[Session], programme_id: int, cases: list[Case]) -> None:
-    result = dashboard(factory, programme_id, batch=2)
+    result = dashboard(factory, programme_id, batch=2, actor=Actor("test"))
 
     mine = [c for c in cases if c.batch == 2]
     assert {card.batch for card in result.cards} == {2}
@@ -98,14 +99,14 @@ def test_card_filters() -> None:
 
 
 def test_empty_database_gives_an_empty_overview(factory: sessionmaker[Session]) -> None:
-    result = dashboard(factory)
+    result = dashboard(factory, actor=Actor("test"))
     assert not result.has_programme
     assert result.is_empty
     assert result.handovers_per_day == ()
 
 
 def test_programme_without_lists(factory: sessionmaker[Session], programme_id: int) -> None:
-    result = dashboard(factory)
+    result = dashboard(factory, actor=Actor("test"))
     assert result.programme_id == programme_id
     assert result.is_empty
     assert result.total == Counts()
@@ -116,18 +117,18 @@ def test_programme_without_lists(factory: sessionmaker[Session], programme_id: i
 
 def test_unknown_batch_or_programme(factory: sessionmaker[Session], programme_id: int) -> None:
     with pytest.raises(NotFoundError):
-        dashboard(factory, programme_id, batch=9)
+        dashboard(factory, programme_id, batch=9, actor=Actor("test"))
     with pytest.raises(NotFoundError):
-        dashboard(factory, programme_id + 1)
+        dashboard(factory, programme_id + 1, actor=Actor("test"))
 
 
 def test_other_programmes_are_not_counted(
     factory: sessionmaker[Session], programme_id: int
 ) -> None:
-    other = create_programme(factory, default_programme_spec())
+    other = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     seed(factory, other, generate(20, seed=1))
-    assert dashboard(factory, programme_id).is_empty
-    assert dashboard(factory, other).total == expected(generate(20, seed=1))
+    assert dashboard(factory, programme_id, actor=Actor("test")).is_empty
+    assert dashboard(factory, other, actor=Actor("test")).total == expected(generate(20, seed=1))
 
 
 def test_work_recorded_shows_on_the_cards_stock_and_todo(
@@ -156,7 +157,7 @@ def test_work_recorded_shows_on_the_cards_stock_and_todo(
     with factory.begin() as session:
         session.execute(update(Handover).where(Handover.status == "owed")
                         .values(promised_on=dt.date(2017, 3, 10)))
-    result = dashboard(factory, programme_id, batch=1)
+    result = dashboard(factory, programme_id, batch=1, actor=Actor("test"))
     card = next(c for c in result.cards if c.group == 2)
     assert (card.counts.sms_sent, card.counts.handed_over, card.counts.owed,
             card.counts.surveyed, card.counts.closed) == (1, 2, 1, 1, 1)

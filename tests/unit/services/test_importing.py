@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.reference import new_province_of
 from mbfcare.errors import Cancelled, ImportFileError, UsageError
 from mbfcare.io.synthetic import (
@@ -193,7 +194,7 @@ def assert_counts(result: ImportResult, written: WrittenExtract, duplicates: int
 def _import_and_check(factory: Factory, programme_id: int, written: WrittenExtract,
                       duplicates: int) -> ImportResult:
     result = import_subscribers(factory, written.path, programme_id=programme_id,
-                                care_month=care_of(written))
+                                care_month=care_of(written), actor=Actor("test"))
     # Stored values first: a wrong count must not hide what was stored.
     assert_stored_exactly(factory, written.expected)
     assert_counts(result, written, duplicates)
@@ -239,7 +240,7 @@ def test_xlsx_signature_lines_are_not_data_rows(factory: Factory, programme_id: 
     options = MessyOptions(signature_rows=True, totals_row=True, tcvn3_share=0.0)
     written = write_xlsx(tmp_path / "sig.xlsx", subs, options, seed=14)
     result = import_subscribers(factory, written.path, programme_id=programme_id,
-                                care_month=care_of(written))
+                                care_month=care_of(written), actor=Actor("test"))
     assert (result.rows_read, result.rejected) == (written.data_rows, 0), result.reasons
     assert result.rejects_file is None
 
@@ -283,12 +284,12 @@ def test_reimport_of_the_same_file_changes_nothing(factory: Factory, programme_i
     subs = generate_subscribers(300, seed=41)
     written = write_xlsx(tmp_path / "same.xlsx", subs, MessyOptions(**ALL_MESS), seed=41)
     first = import_subscribers(factory, written.path, programme_id=programme_id,
-                               care_month=care_of(written))
+                               care_month=care_of(written), actor=Actor("test"))
     assert first.imported > 0
     before = dump(factory)
     stored = stored_counts(factory)["subscribers"]
     second = import_subscribers(factory, written.path, programme_id=programme_id,
-                                care_month=care_of(written))
+                                care_month=care_of(written), actor=Actor("test"))
     assert (second.imported, second.updated, second.unchanged) == (0, 0, stored)
     assert second.rows_read == first.rows_read
     assert second.rejected == first.rejected
@@ -314,7 +315,7 @@ def test_newer_extract_updates_without_erasing(factory: Factory, programme_id: i
             for s in subs]
     first_file = write_xlsx(tmp_path / "t2.xlsx", subs, _plain(charge_headers="named"), seed=51)
     first = import_subscribers(factory, first_file.path, programme_id=programme_id,
-                               care_month=care_of(first_file))
+                               care_month=care_of(first_file), actor=Actor("test"))
     assert first.imported == 200 and first.rejected == 0, first.reasons
 
     new_cycles = ((2017, 1), (2017, 2), (2017, 3))
@@ -354,7 +355,7 @@ def test_newer_extract_updates_without_erasing(factory: Factory, programme_id: i
     second_file = write_xlsx(tmp_path / "t3.xlsx", newer, _plain(charge_headers="named"),
                              seed=53)
     result = import_subscribers(factory, second_file.path, programme_id=programme_id,
-                                care_month=care_of(second_file))
+                                care_month=care_of(second_file), actor=Actor("test"))
     assert result.cycles == ["01/2017", "02/2017", "03/2017"]
     assert (result.imported, result.updated, result.unchanged, result.rejected) == \
         (10, 50, 150, 0), result.reasons
@@ -378,7 +379,7 @@ def test_relative_charge_headers_need_a_care_month(factory: Factory, programme_i
     written = _relative_file(tmp_path)
     before = stored_counts(factory)
     with pytest.raises(UsageError) as info:
-        import_subscribers(factory, written.path, programme_id=programme_id)
+        import_subscribers(factory, written.path, programme_id=programme_id, actor=Actor("test"))
     assert "--care-month" in str(info.value) or "--batch" in str(info.value)
     assert stored_counts(factory) == before
 
@@ -388,7 +389,7 @@ def test_batch_and_care_month_set_the_batch(factory: Factory, programme_id: int,
     written = _relative_file(tmp_path)
     assert written.care_month == (2017, 5)
     result = import_subscribers(factory, written.path, programme_id=programme_id, batch=1,
-                                care_month="05/2017")
+                                care_month="05/2017", actor=Actor("test"))
     assert result.imported == len(written.expected)
     assert result.care_month == "05/2017"
     assert result.cycles == ["12/2016", "01/2017", "02/2017"]
@@ -411,7 +412,7 @@ def test_strict_refuses_the_whole_file(factory: Factory, programme_id: int,
     before = stored_counts(factory)
     with pytest.raises(ImportFileError):
         import_subscribers(factory, written.path, programme_id=programme_id,
-                           care_month=care_of(written), strict=True)
+                           care_month=care_of(written), strict=True, actor=Actor("test"))
     assert stored_counts(factory) == before
 
 
@@ -423,7 +424,7 @@ def test_dry_run_reports_and_stores_nothing(factory: Factory, programme_id: int,
     before = stored_counts(factory)
     before_dump = dump(factory)
     result = import_subscribers(factory, written.path, programme_id=programme_id,
-                                care_month=care_of(written), dry_run=True)
+                                care_month=care_of(written), dry_run=True, actor=Actor("test"))
     assert result.dry_run is True
     assert (result.rows_read, result.imported, result.rejected, result.duplicates) == (
         written.data_rows, len(written.expected), len(written.expected_rejects), 2)
@@ -453,7 +454,7 @@ def test_cancel_rolls_everything_back(factory: Factory, programme_id: int,
     progress = _CancelAfter(0)
     with pytest.raises(Cancelled):
         import_subscribers(factory, path, programme_id=programme_id, care_month="03/2017",
-                           progress=progress)
+                           progress=progress, actor=Actor("test"))
     assert progress.asked >= 1
     assert stored_counts(factory) == before
 
@@ -467,7 +468,7 @@ def test_cancel_after_the_first_chunk_rolls_everything_back(factory: Factory,
     progress = _CancelAfter(1)
     with pytest.raises(Cancelled):
         import_subscribers(factory, path, programme_id=programme_id, care_month="03/2017",
-                           progress=progress)
+                           progress=progress, actor=Actor("test"))
     assert progress.reports >= 1
     assert stored_counts(factory) == before
 
@@ -494,7 +495,7 @@ def test_exclusions_import_and_reimport(factory: Factory, programme_id: int,
                              "01201234567", "abc", "0912345678"]
     path = tmp_path / "excl.xlsx"
     _exclusion_file(path, numbers)
-    result = import_exclusions(factory, path, programme_id=programme_id)
+    result = import_exclusions(factory, path, programme_id=programme_id, actor=Actor("test"))
     assert (result.rows_read, result.imported, result.updated, result.unchanged,
             result.rejected) == (7, 6, 0, 0, 1), result.reasons
     with factory() as session:
@@ -504,7 +505,7 @@ def test_exclusions_import_and_reimport(factory: Factory, programme_id: int,
                       "0912345678"}
     assert stored_counts(factory)["subscribers"] == 0
     before = dump(factory)
-    again = import_exclusions(factory, path, programme_id=programme_id)
+    again = import_exclusions(factory, path, programme_id=programme_id, actor=Actor("test"))
     assert (again.imported, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 1)
     assert dump(factory) == before
 
@@ -530,7 +531,7 @@ def test_legacy_font_on_some_cells_does_not_rewrite_genuine_unicode(
                1000, 2000, 3000])
     path = tmp_path / "mixed-fonts.xlsx"
     wb.save(path)
-    result = import_subscribers(factory, path, programme_id=programme_id)
+    result = import_subscribers(factory, path, programme_id=programme_id, actor=Actor("test"))
     assert (result.imported, result.rejected) == (3, 0), result.reasons
     stored = subscribers_by_number(factory)
     assert {n: (s.name, s.province, s.district) for n, s in stored.items()} == {
@@ -548,6 +549,6 @@ def test_odd_digit_characters_in_a_charge_reject_the_row_not_the_file(
         "0901234567,Trả trước,2C,700000,700000,700000\n"
         "0931234567,Trả sau,2C,²,600000,600000\n",
         encoding="utf-8-sig")
-    result = import_subscribers(factory, path, programme_id=programme_id)
+    result = import_subscribers(factory, path, programme_id=programme_id, actor=Actor("test"))
     assert (result.rows_read, result.imported, result.rejected) == (2, 1, 1)
     assert result.reasons == {"bad_money": 1}

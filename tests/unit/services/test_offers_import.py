@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.errors import ImportFileError
 from mbfcare.models import AuditEntry, Subscriber
 from mbfcare.services import audit
@@ -62,7 +63,7 @@ def _messy(path: Path) -> Path:
 def test_messy_file_every_row_accounted(listed: sessionmaker[Session],
                                         tmp_path: Path) -> None:
     before = _offers(listed)
-    result = pr.import_offers(listed, _messy(tmp_path / "goi km.xlsx"), user="lan")
+    result = pr.import_offers(listed, _messy(tmp_path / "goi km.xlsx"), actor=Actor("lan"))
 
     assert (result.sheet, result.header_row) == ("Gói KM", 4)
     assert result.columns == {"msisdn": unicodedata.normalize(NFD, "Số thuê bao"),
@@ -103,10 +104,10 @@ def test_messy_file_every_row_accounted(listed: sessionmaker[Session],
                                  "3 từ chối"
 
     # The desk shows the new offers.
-    assert cw.desk_lookup(listed, "0901000001").offers == ("C120", "MAX200")
+    assert cw.desk_lookup(listed, "0901000001", actor=Actor("test")).offers == ("C120", "MAX200")
 
     # The same file again changes nothing.
-    again = pr.import_offers(listed, tmp_path / "goi km.xlsx")
+    again = pr.import_offers(listed, tmp_path / "goi km.xlsx", actor=Actor("test"))
     assert (again.imported, again.updated, again.unchanged, again.rejected) == (0, 0, 5, 3)
     assert _offers(listed) == after
 
@@ -115,7 +116,8 @@ def test_dry_run_changes_nothing(listed: sessionmaker[Session], tmp_path: Path) 
     before = _offers(listed)
     with listed() as session:
         audit_rows = len(session.scalars(select(AuditEntry.id)).all())
-    result = pr.import_offers(listed, _messy(tmp_path / "km.xlsx"), dry_run=True)
+    result = pr.import_offers(listed, _messy(tmp_path / "km.xlsx"), dry_run=True,
+                              actor=Actor("test"))
     assert result.dry_run and (result.imported, result.updated) == (2, 1)
     assert result.text.startswith("Kiểm tra (chưa lưu): 8 dòng")
     assert _offers(listed) == before
@@ -129,7 +131,7 @@ def test_csv_without_diacritics_and_a_package_column(listed: sessionmaker[Sessio
     path.write_text("So TB;Goi cuoc hien tai;Goi cuoc co the tham gia\n"
                     "0902000004;D60;MAX90 | C90\n"
                     "902000005;D60;\n", encoding="utf-8")
-    result = pr.import_offers(listed, path)
+    result = pr.import_offers(listed, path, actor=Actor("test"))
     assert result.columns == {"msisdn": "So TB", "offers": "Goi cuoc co the tham gia"}
     assert (result.imported, result.unchanged, result.rejected) == (1, 1, 0)
     assert _offers(listed)["0902000004"] == "MAX90, C90"
@@ -142,7 +144,7 @@ def test_two_offers_columns_are_merged(listed: sessionmaker[Session], tmp_path: 
     ws.append(["Số TB", "Gói cước ưu đãi", "Khuyến mãi"])
     ws.append(["0902000006", "MAX90", "Tặng 50% data; MAX90"])
     book.save(tmp_path / "two.xlsx")
-    result = pr.import_offers(listed, tmp_path / "two.xlsx")
+    result = pr.import_offers(listed, tmp_path / "two.xlsx", actor=Actor("test"))
     assert result.imported == 1
     assert _offers(listed)["0902000006"] == "MAX90, Tặng 50% data"
 
@@ -156,6 +158,6 @@ def test_a_file_without_an_offers_column_is_refused(listed: sessionmaker[Session
     ws.append(["0902000006", "Khách Hàng Số 6"])
     book.save(tmp_path / "none.xlsx")
     with pytest.raises(ImportFileError, match="cột gói cước ưu đãi"):
-        pr.import_offers(listed, tmp_path / "none.xlsx")
+        pr.import_offers(listed, tmp_path / "none.xlsx", actor=Actor("test"))
     with pytest.raises(ImportFileError, match="sheet 'Khác'"):
-        pr.import_offers(listed, tmp_path / "none.xlsx", sheet="Khác")
+        pr.import_offers(listed, tmp_path / "none.xlsx", sheet="Khác", actor=Actor("test"))

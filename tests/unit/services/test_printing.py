@@ -78,11 +78,12 @@ def test_receipts_for_the_batch_are_logged_and_verified_by_the_desk(
     # Every QR drawn is a code the desk accepts, naming the customer on that page.
     assert len(result.codes) == served
     for code, text in zip(result.codes, texts, strict=True):
-        dto = care_work.desk_lookup(listed, code)
+        dto = care_work.desk_lookup(listed, code, actor=Actor("test"))
         assert dto.name in text
         check = parse_scan(code)
         assert f"{check.case_id}-{check.token}" in text  # type: ignore[union-attr]
-        assert care_work.desk_lookup(listed, f"{check.case_id}-{check.token}") == dto  # type: ignore[union-attr]
+        assert care_work.desk_lookup(listed, f"{check.case_id}-{check.token}",
+                                     actor=Actor("test")) == dto  # type: ignore[union-attr]
 
 
 def test_reprint_makes_the_older_copy_invalid(listed: sessionmaker[Session],
@@ -91,18 +92,19 @@ def test_reprint_makes_the_older_copy_invalid(listed: sessionmaker[Session],
     first = _print(listed, "receipts", tmp_path / "a.pdf", case_ids=[case_id])
     again = _print(listed, "receipts", tmp_path / "b.pdf", case_ids=[case_id])
     assert first.documents == again.documents == 1 and first.codes != again.codes
-    assert care_work.desk_lookup(listed, again.codes[0]).case_id == case_id
+    assert care_work.desk_lookup(listed, again.codes[0], actor=Actor("test")).case_id == case_id
     today = care_work.local_today().strftime("%d/%m/%Y")
     with pytest.raises(RuleError, match=f"Bản in này đã được in lại ngày {today} — dùng bản "
                                         "mới nhất."):
-        care_work.desk_lookup(listed, first.codes[0])
+        care_work.desk_lookup(listed, first.codes[0], actor=Actor("test"))
     with pytest.raises(RuleError, match="in lại"):
         care_work.record_handover(listed, first.codes[0], actor=HA, item_code="o-2-khuc")
     assert printing.current_codes(listed, [case_id], "receipt") == {case_id: again.codes[0]}
     # An invitation is another document: printing it leaves the receipt valid.
     invitation = _print(listed, "invitations", tmp_path / "c.pdf", case_ids=[case_id])
-    assert care_work.desk_lookup(listed, again.codes[0]).case_id == case_id
-    assert care_work.desk_lookup(listed, invitation.codes[0]).case_id == case_id
+    assert care_work.desk_lookup(listed, again.codes[0], actor=Actor("test")).case_id == case_id
+    assert care_work.desk_lookup(listed, invitation.codes[0],
+                                 actor=Actor("test")).case_id == case_id
     with listed() as session:
         superseded = session.scalars(select(PrintedDocument).where(
             PrintedDocument.superseded_at.is_not(None))).all()
@@ -112,7 +114,7 @@ def test_reprint_makes_the_older_copy_invalid(listed: sessionmaker[Session],
 def test_who_gets_which_document(listed: sessionmaker[Session], tmp_path: Path) -> None:
     info = _print(listed, "info-forms", tmp_path / "info.pdf")
     assert info.documents == len(NOT_STANDARDISED)
-    shown = {care_work.desk_lookup(listed, code).msisdn for code in info.codes}
+    shown = {care_work.desk_lookup(listed, code, actor=Actor("test")).msisdn for code in info.codes}
     assert shown == set(NOT_STANDARDISED)
     assert "Cần bổ sung: số CCCD" in page_texts(tmp_path / "info.pdf")[0]
     invitations = _print(listed, "invitations", tmp_path / "moi.pdf")
@@ -174,7 +176,8 @@ def test_cancel_rolls_back_and_leaves_no_file(listed: sessionmaker[Session],
     assert progress.reports[0] == (0, len(GROUP1) + len(GROUP2))
     assert not out.exists() and not list(tmp_path.glob(".*tmp*"))
     assert _count(listed, PrintRun) == 1 and _count(listed, PrintedDocument) == 1
-    assert care_work.desk_lookup(listed, kept.codes[0]).case_id == case_id  # still valid
+    assert care_work.desk_lookup(listed, kept.codes[0],
+                                 actor=Actor("test")).case_id == case_id  # still valid
 
 
 def test_refusals(listed: sessionmaker[Session], tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from mbfcare.services import care_work as cw
 from mbfcare.services import profiles as pr
 from tests.care_data import GROUP1, GROUP2, STORE, seed_listed
 
+KT = Actor("Kiểm thử")  # who exports in these tests (an administrator)
+
 LAN = Actor("Lan", "admin")
 HA = Actor("Hà", "clerk")
 TODAY = cw.local_today()
@@ -87,7 +89,8 @@ def test_a_valid_cccd_is_stored_with_the_data_check(listed: sessionmaker[Session
     assert _steps(listed, case.id) == {"data_check": "collected"}
     entries = audit.entries(listed, programme_id=case.programme_id)
     assert [e.action for e in entries[:2]] == ["record_profile", "record_step"]
-    assert entries[0].after is not None and entries[0].after["id_number"] == "031180001234"
+    # The append-only log keeps the ID number masked (Law 91/2025/QH15): it cannot be purged.
+    assert entries[0].after is not None and entries[0].after["id_number"] == "0311******34"
     assert entries[0].user == "Hà"
 
     state = pr.profile_state(listed, case.id)
@@ -96,7 +99,7 @@ def test_a_valid_cccd_is_stored_with_the_data_check(listed: sessionmaker[Session
     assert state.text == (f"Đã thu thập thông tin ngày {TODAY:%d/%m/%Y} bởi Hà; chờ cập nhật "
                           "lên iCRM.")
     # The desk no longer asks for the profile.
-    assert cw.desk_lookup(listed, DUNG).profile_missing == ()
+    assert cw.desk_lookup(listed, DUNG, actor=Actor("test")).profile_missing == ()
     assert pr.profile_for(listed, case.id) == state.collected
 
 
@@ -199,7 +202,7 @@ def test_future_date_and_unknown_case_are_refused(listed: sessionmaker[Session])
 def test_replacing_needs_the_right_to_correct_and_a_reason(
         listed: sessionmaker[Session], tmp_path: Path) -> None:
     _record(listed, actor=HA)
-    pr.export_profiles(listed, tmp_path / "icrm.xlsx", None)
+    pr.export_profiles(listed, tmp_path / "icrm.xlsx", None, actor=KT)
     assert _collections(listed)[0].exported_at is not None
 
     # The same values again change nothing, whoever types them.
@@ -221,8 +224,8 @@ def test_replacing_needs_the_right_to_correct_and_a_reason(
     entry = audit.entries(listed, entity="profile")[0]
     assert (entry.action, entry.reason) == ("correct_profile", "gõ nhầm ngày sinh")
     assert entry.before is not None and entry.after is not None
-    assert (entry.before["birth_date"], entry.after["birth_date"]) == ("1980-09-05",
-                                                                       "1980-09-06")
+    # The log keeps that the birth date was corrected, not the dates themselves.
+    assert (entry.before["birth_date"], entry.after["birth_date"]) == ("(đã ẩn)", "(đã ẩn)")
 
 
 def test_personal_data_never_reaches_the_log(listed: sessionmaker[Session],
@@ -266,7 +269,7 @@ def test_export_xlsx_keeps_numbers_as_text_and_dates_as_dates(
         listed: sessionmaker[Session], tmp_path: Path) -> None:
     _collect_three(listed)
     out = tmp_path / "icrm.xlsx"
-    result = pr.export_profiles(listed, out)
+    result = pr.export_profiles(listed, out, actor=KT)
     assert (result.rows, result.format, result.only_new) == (3, "xlsx", False)
     assert result.text == f"Đã xuất 3 hồ sơ thu thập để cập nhật iCRM: {out}."
     ws = openpyxl.load_workbook(out).active
@@ -295,12 +298,12 @@ def test_export_xlsx_keeps_numbers_as_text_and_dates_as_dates(
 
     # Everything is marked exported; only what is new goes out next time.
     assert all(r.exported_at is not None for r in _collections(listed))
-    again = pr.export_profiles(listed, tmp_path / "new.xlsx", only_new=True)
+    again = pr.export_profiles(listed, tmp_path / "new.xlsx", only_new=True, actor=KT)
     assert again.rows == 0
     assert again.text.startswith("Không có thông tin thu thập mới nào để xuất")
     _record(listed, G2_TODO[2], name="Đỗ Văn Em", id_text="031095000001",
             birth="10/10/1995", address="3 Lạch Tray, Hải Phòng")
-    newest = pr.export_profiles(listed, tmp_path / "new.xlsx", only_new=True)
+    newest = pr.export_profiles(listed, tmp_path / "new.xlsx", only_new=True, actor=KT)
     assert newest.rows == 1
     ws2 = openpyxl.load_workbook(tmp_path / "new.xlsx").active
     assert ws2 is not None and ws2.cell(2, 1).value == G2_TODO[2]
@@ -310,7 +313,7 @@ def test_export_csv_has_a_bom_and_guards_formulas(listed: sessionmaker[Session],
                                                  tmp_path: Path) -> None:
     _collect_three(listed)
     out = tmp_path / "icrm.csv"
-    assert pr.export_profiles(listed, out).rows == 3
+    assert pr.export_profiles(listed, out, actor=KT).rows == 3
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
@@ -325,9 +328,9 @@ def test_export_refuses_a_wrong_file_and_marks_nothing(listed: sessionmaker[Sess
                                                      tmp_path: Path) -> None:
     _record(listed)
     with pytest.raises(UsageError, match="phải có đuôi"):
-        pr.export_profiles(listed, tmp_path / "x.pdf")
+        pr.export_profiles(listed, tmp_path / "x.pdf", actor=KT)
     with pytest.raises(UsageError, match="không tồn tại"):
-        pr.export_profiles(listed, tmp_path / "missing" / "x.xlsx")
+        pr.export_profiles(listed, tmp_path / "missing" / "x.xlsx", actor=KT)
     assert _collections(listed)[0].exported_at is None
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.programme_spec import (
     BatchSpec,
     GiftItemSpec,
@@ -75,7 +76,7 @@ def test_spec_round_trips_the_stored_programme(factory: Factory, programme_id: i
 
 def test_unchanged_spec_changes_nothing(factory: Factory, programme_id: int) -> None:
     spec = programme_spec(factory, programme_id)
-    result = update_programme(factory, programme_id, spec, user="lan", confirmed=False)
+    result = update_programme(factory, programme_id, spec, actor=Actor("lan"), confirmed=False)
     assert not result.changed
     assert programme_changes(factory, programme_id) == []
 
@@ -86,7 +87,7 @@ def test_update_without_lists_bumps_rule_and_records_the_change(
     spec = programme_spec(factory, programme_id)
     new = _with_group(spec, 2, upper_inclusive=True)
 
-    result = update_programme(factory, programme_id, new, user="lan", confirmed=False)
+    result = update_programme(factory, programme_id, new, actor=Actor("lan"), confirmed=False)
 
     assert result.changed
     assert (result.rule_version_before, result.rule_version_after) == (1, 2)
@@ -118,7 +119,7 @@ def test_rule_version_moves_only_when_the_rule_changes(
     factory: Factory, programme_id: int, edit, bumps: bool
 ) -> None:
     spec = programme_spec(factory, programme_id)
-    result = update_programme(factory, programme_id, edit(spec), user="", confirmed=False)
+    result = update_programme(factory, programme_id, edit(spec), actor=Actor(""), confirmed=False)
     assert _rule_version(factory, programme_id) == (2 if bumps else 1)
     assert result.rule_version_after == (2 if bumps else 1)
 
@@ -130,7 +131,7 @@ def test_frozen_lists_need_confirmation(factory: Factory, programme_id: int) -> 
     new = _with_group(spec, 2, upper_inclusive=True)
 
     with pytest.raises(FrozenListsError) as refused:
-        update_programme(factory, programme_id, new, user="lan", confirmed=False)
+        update_programme(factory, programme_id, new, actor=Actor("lan"), confirmed=False)
 
     assert isinstance(refused.value, ConflictError)
     assert str(refused.value).startswith("Chương trình đã có 5 KH trong danh sách đợt 1, 2;")
@@ -138,7 +139,7 @@ def test_frozen_lists_need_confirmation(factory: Factory, programme_id: int) -> 
     assert programme_spec(factory, programme_id) == spec
     assert programme_changes(factory, programme_id) == []
 
-    result = update_programme(factory, programme_id, new, user="lan", confirmed=True)
+    result = update_programme(factory, programme_id, new, actor=Actor("lan"), confirmed=True)
 
     assert result.changed
     assert programme_spec(factory, programme_id) == new
@@ -151,7 +152,7 @@ def test_a_batch_with_a_list_cannot_be_removed(factory: Factory, programme_id: i
     spec = programme_spec(factory, programme_id)
     with pytest.raises(ConflictError, match="Không bỏ được đợt 4"):
         update_programme(factory, programme_id, dataclasses.replace(
-            spec, batches=spec.batches[:3]), user="", confirmed=True)
+            spec, batches=spec.batches[:3]), actor=Actor(""), confirmed=True)
 
 
 def test_gifts_batches_and_summary(factory: Factory, programme_id: int) -> None:
@@ -171,7 +172,7 @@ def test_gifts_batches_and_summary(factory: Factory, programme_id: int) -> None:
         provinces=(*spec.provinces[1:], "Hà Nội"),
     )
 
-    result = update_programme(factory, programme_id, new, user="an", confirmed=False)
+    result = update_programme(factory, programme_id, new, actor=Actor("an"), confirmed=False)
 
     assert list(result.summary) == [
         "Cách tính mức cước căn cứ: mỗi chu kỳ đều đạt → bình quân 3 chu kỳ",
@@ -195,7 +196,7 @@ def test_groups_added_and_removed(factory: Factory, programme_id: int) -> None:
     spec = programme_spec(factory, programme_id)
     group3 = GroupRule(3, "Nhóm 3", 400_000, True, 550_000, False, "store", 2)
     new = dataclasses.replace(spec, groups=(spec.groups[1], group3))
-    result = update_programme(factory, programme_id, new, user="", confirmed=False)
+    result = update_programme(factory, programme_id, new, actor=Actor(""), confirmed=False)
     assert list(result.summary) == [
         "Nhóm 1: bỏ",
         "Nhóm 3: thêm (cận dưới 400.000 đ (tính cả), cận trên 550.000 đ)",
@@ -217,5 +218,5 @@ def test_groups_added_and_removed(factory: Factory, programme_id: int) -> None:
 def test_validation_errors(factory: Factory, programme_id: int, edit, message: str) -> None:
     spec = programme_spec(factory, programme_id)
     with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
-        update_programme(factory, programme_id, edit(spec), user="", confirmed=False)
+        update_programme(factory, programme_id, edit(spec), actor=Actor(""), confirmed=False)
     assert programme_spec(factory, programme_id) == spec

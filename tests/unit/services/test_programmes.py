@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.programme_spec import SpecProblem, load_programme_spec
 from mbfcare.models import Batch, GiftItem, GiftType, Programme, ProgrammeGroup
 from mbfcare.services.programmes import (
@@ -131,7 +132,7 @@ care_month = "10/2018"
 def test_custom_programme_from_toml(factory: Factory, tmp_path: Path) -> None:
     path = tmp_path / "qn.toml"
     path.write_text(CUSTOM, encoding="utf-8")
-    pid = create_programme(factory, load_programme_spec(path))
+    pid = create_programme(factory, load_programme_spec(path), actor=Actor("test"))
     with factory() as session:
         programme = session.get(Programme, pid)
         assert programme is not None

@@ -29,6 +29,8 @@ from mbfcare.services.queries import (
     number_prefix,
 )
 
+KT = Actor("Kiểm thử")  # who exports in these tests (an administrator)
+
 LAN = Actor("Lan", "admin")
 
 # batch 1 care month 03/2017 -> cycles 12/2016, 11/2016, 10/2016
@@ -62,7 +64,7 @@ def listed(factory: sessionmaker[Session], programme_id: int) -> sessionmaker[Se
             session.flush()
             for cycle, amount in zip(CYCLES, charges, strict=True):
                 session.add(Charge(subscriber_id=sub.id, cycle=cycle, amount=amount))
-    classify_batch(factory, programme_id=programme_id, batch=1, user="lan")
+    classify_batch(factory, programme_id=programme_id, batch=1, actor=Actor("lan"))
     return factory
 
 
@@ -72,7 +74,7 @@ def _numbers(factory: sessionmaker[Session], ids: list[int]) -> list[str]:
 
 def _find(factory: sessionmaker[Session], programme_id: int, **kw: object) -> set[str]:
     flt = CareListFilter(programme_id=programme_id, **kw)  # type: ignore[arg-type]
-    return set(_numbers(factory, care_list_ids(factory, flt, "msisdn")))
+    return set(_numbers(factory, care_list_ids(factory, flt, "msisdn", actor=Actor("test"))))
 
 
 def test_filters(listed: sessionmaker[Session], programme_id: int) -> None:
@@ -131,7 +133,8 @@ def test_number_prefix() -> None:
 
 
 def _order(factory: sessionmaker[Session], pid: int, key: str, desc: bool = False) -> list[str]:
-    return _numbers(factory, care_list_ids(factory, CareListFilter(pid), key, desc))
+    return _numbers(factory, care_list_ids(factory, CareListFilter(pid), key, desc,
+                                           actor=Actor("test")))
 
 
 def test_sort_orders(listed: sessionmaker[Session], programme_id: int) -> None:
@@ -155,11 +158,12 @@ def test_sort_orders(listed: sessionmaker[Session], programme_id: int) -> None:
     assert len(_order(listed, programme_id, "batch")) == 4
     assert len(_order(listed, programme_id, "store")) == 4
     with pytest.raises(UsageError):
-        care_list_ids(listed, CareListFilter(programme_id), "basis; drop table x")
+        care_list_ids(listed, CareListFilter(programme_id), "basis; drop table x",
+                      actor=Actor("test"))
 
 
 def test_rows_in_the_order_asked(listed: sessionmaker[Session], programme_id: int) -> None:
-    ids = care_list_ids(listed, CareListFilter(programme_id), "msisdn", True)
+    ids = care_list_ids(listed, CareListFilter(programme_id), "msisdn", True, actor=Actor("test"))
     rows = care_rows(listed, ids)
     assert [r.id for r in rows] == ids
     first = rows[-1]
@@ -177,7 +181,7 @@ def test_detail(listed: sessionmaker[Session], programme_id: int) -> None:
         case_id = session.scalar(select(CareCase.id).join(Subscriber).where(
             Subscriber.msisdn == "0901000001"))
     assert case_id is not None
-    d = care_detail(listed, case_id)
+    d = care_detail(listed, case_id, actor=Actor("test"))
     assert (d.msisdn, d.name, d.batch, d.care_month, d.group) == (
         "0901000001", "Nguyễn Văn An", 1, "03/2017", 1)
     assert d.cycles == CYCLES
@@ -196,7 +200,7 @@ def test_detail(listed: sessionmaker[Session], programme_id: int) -> None:
     care_work.record_step(listed, "0901000001", "sms", actor=LAN, on=dt.date(2017, 3, 18))
     care_work.record_handover(listed, "0901000001", actor=LAN, on=dt.date(2017, 3, 20),
                               by="Trưởng MF Lê Chân")
-    d = care_detail(listed, case_id)
+    d = care_detail(listed, case_id, actor=Actor("test"))
     gift = next(s for s in d.steps if s.key == "handover")
     assert (gift.done, gift.date, gift.by, gift.value) == (
         True, dt.date(2017, 3, 20), "Trưởng MF Lê Chân", "balo-keo")
@@ -218,29 +222,30 @@ def test_step_and_outcome_filters(listed: sessionmaker[Session], programme_id: i
     assert _find(listed, programme_id, outcome=ANY_OUTCOME) == {"0901000002"}
     assert "0901000002" not in _find(listed, programme_id, outcome=NO_OUTCOME)
     rows = {r.msisdn: r for r in care_rows(listed, care_list_ids(
-        listed, CareListFilter(programme_id=programme_id), "sms"))}
+        listed, CareListFilter(programme_id=programme_id), "sms", actor=Actor("test")))}
     assert rows["0901000001"].steps[0] == dt.date(2017, 3, 18)
     assert rows["0901000002"].outcome == "refused"
     ordered = _numbers(listed, care_list_ids(listed, CareListFilter(programme_id=programme_id),
-                                             "outcome"))
+                                             "outcome", actor=Actor("test")))
     assert ordered[0] == "0901000002"
     with pytest.raises(UsageError):
-        care_list_ids(listed, CareListFilter(programme_id=programme_id, todo_step="gift"))
+        care_list_ids(listed, CareListFilter(programme_id=programme_id, todo_step="gift"),
+                      actor=Actor("test"))
 
 
 def test_detail_shows_gap_decision(listed: sessionmaker[Session], programme_id: int) -> None:
-    decide_gap(listed, "0901000003", group=1, by="Hà", note="KH lâu năm")
+    decide_gap(listed, "0901000003", group=1, actor=Actor("Hà"), note="KH lâu năm")
     with listed() as session:
         case_id = session.scalar(select(CareCase.id).join(Subscriber).where(
             Subscriber.msisdn == "0901000003"))
     assert case_id is not None
-    d = care_detail(listed, case_id)
+    d = care_detail(listed, case_id, actor=Actor("test"))
     decided = [h for h in d.history if h.kind == "decided"]
     assert len(decided) == 1
     assert (decided[0].by, decided[0].text) == ("Hà", "KH lâu năm")
     assert decided[0].at is not None
     with pytest.raises(NotFoundError):
-        care_detail(listed, 999999)
+        care_detail(listed, 999999, actor=Actor("test"))
 
 
 def test_filter_choices(listed: sessionmaker[Session], programme_id: int) -> None:
@@ -254,11 +259,12 @@ def test_filter_choices(listed: sessionmaker[Session], programme_id: int) -> Non
 
 def test_export_ids_writes_the_view(listed: sessionmaker[Session], programme_id: int,
                                     tmp_path: Path) -> None:
-    ids = care_list_ids(listed, CareListFilter(programme_id, group=1), "basis", True)
+    ids = care_list_ids(listed, CareListFilter(programme_id, group=1), "basis", True,
+                        actor=Actor("test"))
     out = tmp_path / "view.xlsx"
     columns = [("Số thuê bao", lambda r: r.msisdn), ("Họ tên", lambda r: r.name),
                ("Mức cước căn cứ", lambda r: r.basis)]
-    assert export_ids(listed, ids, out, columns) == 2
+    assert export_ids(listed, ids, out, columns, actor=KT) == 2
     ws = openpyxl.load_workbook(out).active
     assert ws is not None
     rows = list(ws.iter_rows(values_only=True))
@@ -266,4 +272,4 @@ def test_export_ids_writes_the_view(listed: sessionmaker[Session], programme_id:
                     ("0931234567", "Phạm Thị Dung", 900000),
                     ("0901000001", "Nguyễn Văn An", 790000)]
     with pytest.raises(UsageError):
-        export_ids(listed, ids, tmp_path / "view.pdf", columns)
+        export_ids(listed, ids, tmp_path / "view.pdf", columns, actor=KT)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mbfcare.db import make_engine, make_session_factory
 from mbfcare.domain.actors import Actor
+from mbfcare.domain.masking import mask_phone
 from mbfcare.errors import NotFoundError, StorageError, UsageError
 from mbfcare.io.synthetic import generate_subscribers, write_xlsx
 from mbfcare.models import (
@@ -63,6 +64,8 @@ from mbfcare.services.reports import (
 )
 from mbfcare.services.surveys import save_response, survey_summary
 from mbfcare.services.synthetic_work import record_synthetic_work
+
+KT = Actor("Kiểm thử")  # who exports in these tests (an administrator)
 
 LAN = Actor("Nguyễn Thị Lan", "admin")
 MADE_ON = dt.date(2017, 6, 5)
@@ -164,12 +167,12 @@ def _build(template: Path, folder: Path) -> Built:
     shutil.copy(template, path)
     engine = make_engine(f"sqlite:///{path.as_posix()}")
     factory = make_session_factory(engine)
-    pid = create_programme(factory, default_programme_spec())
+    pid = create_programme(factory, default_programme_spec(), actor=Actor("test"))
     extract = write_xlsx(folder / "extract.xlsx", generate_subscribers(500, seed=7), seed=7)
     care = extract.care_month
     care_month = care if isinstance(care, str) else f"{care[1]:02d}/{care[0]}"
-    import_subscribers(factory, extract.path, batch=1, care_month=care_month)
-    classify_batch(factory, batch=1, care_month=care_month)
+    import_subscribers(factory, extract.path, batch=1, care_month=care_month, actor=Actor("test"))
+    classify_batch(factory, batch=1, care_month=care_month, actor=Actor("test"))
     record_synthetic_work(factory, programme_id=pid, batch=1, seed=5, max_cases=110)
     _add_batch_two(factory, pid)
 
@@ -345,7 +348,7 @@ def test_completion_rate_is_the_regional_workbooks(work: sessionmaker[Session],
                                                    tmp_path: Path) -> None:
     report = progress_report(work, made_on=MADE_ON)
     out = tmp_path / "kv5.xlsx"
-    export_regional(work, out)
+    export_regional(work, out, actor=KT)
     sheet = openpyxl.load_workbook(out)["TongHop"]
     headers = [c.value for c in sheet[1]]
     col = headers.index("Tỷ lệ hoàn thành")
@@ -533,7 +536,7 @@ def _sheet(path: Path, name: str) -> tuple[list[Any], list[tuple[Any, ...]], Any
 
 def test_progress_workbook_reads_back(work: sessionmaker[Session], tmp_path: Path) -> None:
     out = tmp_path / "tien-do.xlsx"
-    result = write_report(work, "progress", out, made_on=MADE_ON)
+    result = write_report(work, "progress", out, made_on=MADE_ON, actor=KT)
     report = progress_report(work, made_on=MADE_ON)
     assert openpyxl.load_workbook(out).sheetnames == ["TienDo"]
     headers, rows, _ws = _sheet(out, "TienDo")
@@ -566,7 +569,7 @@ def test_progress_workbook_reads_back(work: sessionmaker[Session], tmp_path: Pat
 
 def test_survey_workbook_reads_back(work: sessionmaker[Session], tmp_path: Path) -> None:
     out = tmp_path / "khao-sat.xlsx"
-    result = write_report(work, "survey", out, made_on=MADE_ON)
+    result = write_report(work, "survey", out, made_on=MADE_ON, actor=KT)
     report = survey_report(work, made_on=MADE_ON)
     assert openpyxl.load_workbook(out).sheetnames == ["KhaoSat", "KhaoSat_TuLuan"]
     headers, rows, _ws = _sheet(out, "KhaoSat")
@@ -598,7 +601,7 @@ def test_survey_workbook_reads_back(work: sessionmaker[Session], tmp_path: Path)
                        "Họ tên", "Ngày khảo sát", "Ý kiến"]
     assert len(rows) == len(report.free_text) == result.sheets["KhaoSat_TuLuan"] > 0
     for cells, free in zip(rows, report.free_text, strict=True):
-        assert cells[5].value == free.msisdn and cells[5].value.startswith("0")
+        assert cells[5].value == mask_phone(free.msisdn) and cells[5].value.startswith("0")
         assert cells[5].data_type == "s"
         assert cells[7].value == dt.datetime.combine(free.answered_on, dt.time())
         assert cells[7].number_format == "dd/mm/yyyy"
@@ -611,7 +614,7 @@ def test_survey_workbook_reads_back(work: sessionmaker[Session], tmp_path: Path)
 
 def test_stock_workbook_reads_back(work: sessionmaker[Session], tmp_path: Path) -> None:
     out = tmp_path / "kho.xlsx"
-    result = write_report(work, "stock", out, made_on=MADE_ON)
+    result = write_report(work, "stock", out, made_on=MADE_ON, actor=KT)
     report = stock_report(work, made_on=MADE_ON)
     assert openpyxl.load_workbook(out).sheetnames == ["KhoQua", "ChiTietTrao"]
     headers, rows, _ws = _sheet(out, "KhoQua")
@@ -641,15 +644,16 @@ def test_stock_workbook_reads_back(work: sessionmaker[Session], tmp_path: Path) 
         assert (cells[0].value, cells[2].value) == (item.item_code, line.location)
         assert cells[4].value == dt.datetime.combine(h.given_on, dt.time())
         assert cells[4].number_format == "dd/mm/yyyy"
-        assert cells[5].value == h.msisdn and cells[5].data_type == "s"
-        assert cells[5].value.startswith("0") and len(cells[5].value) == 10
+        # The office masks numbers by default: a reconciliation does not need them whole.
+        assert cells[5].value == mask_phone(h.msisdn) and cells[5].data_type == "s"
+        assert cells[5].value.startswith("0") and " *** " in cells[5].value
         assert (cells[10].value or "") == h.receipt_code
 
 
 def test_stock_workbook_of_a_batch_has_the_batch_column(work: sessionmaker[Session],
                                                         tmp_path: Path) -> None:
     out = tmp_path / "kho-dot-1.xlsx"
-    write_report(work, "stock", out, batch=1, made_on=MADE_ON)
+    write_report(work, "stock", out, batch=1, made_on=MADE_ON, actor=KT)
     report = stock_report(work, batch=1, made_on=MADE_ON)
     headers, rows, _ws = _sheet(out, "KhoQua")
     assert headers == [*wb.KHOQUA_HEADERS, "Đã trao cho KH đợt 1"]
@@ -687,7 +691,7 @@ def _nfc(text: str) -> str:
 @pytest.mark.parametrize("kind", ["progress", "survey", "stock"])
 def test_pdf_reports(work: sessionmaker[Session], tmp_path: Path, kind: str) -> None:
     out = tmp_path / f"{kind}.pdf"
-    result = write_report(work, kind, out, user="Nguyễn Thị Lan", made_on=MADE_ON)
+    result = write_report(work, kind, out, actor=Actor("Nguyễn Thị Lan"), made_on=MADE_ON)
     assert out.read_bytes().startswith(b"%PDF")
     pages, text, fonts = _pdf(out)
     assert result.pages == pages >= 2
@@ -727,11 +731,11 @@ def test_pdf_reports(work: sessionmaker[Session], tmp_path: Path, kind: str) -> 
 def test_pdf_chart_per_district_when_they_are_few(work: sessionmaker[Session],
                                                   tmp_path: Path) -> None:
     out = tmp_path / "dot-2.pdf"
-    write_report(work, "progress", out, batch=2, made_on=MADE_ON)
+    write_report(work, "progress", out, batch=2, made_on=MADE_ON, actor=KT)
     _pages, text, _fonts = _pdf(out)
     assert "theo quận/huyện" in text and "(chưa rõ)" in text  # the batch has 4 districts
     out = tmp_path / "all.pdf"
-    write_report(work, "progress", out, batch=1, made_on=MADE_ON)
+    write_report(work, "progress", out, batch=1, made_on=MADE_ON, actor=KT)
     _pages, text, _fonts = _pdf(out)
     assert "theo nhóm" in text  # batch 1 spreads over many districts
 
@@ -743,11 +747,11 @@ def test_write_report_refuses_bad_outputs(work: sessionmaker[Session], tmp_path:
     folder = tmp_path / "out"
     folder.mkdir()
     with pytest.raises(UsageError, match=r"\.pdf hoặc \.xlsx"):
-        write_report(work, "progress", folder / "x.docx")
+        write_report(work, "progress", folder / "x.docx", actor=KT)
     with pytest.raises(UsageError, match="không tồn tại"):
-        write_report(work, "progress", folder / "missing" / "x.pdf")
+        write_report(work, "progress", folder / "missing" / "x.pdf", actor=KT)
     with pytest.raises(UsageError, match="progress, survey hoặc stock"):
-        write_report(work, "sales", folder / "x.pdf")
+        write_report(work, "sales", folder / "x.pdf", actor=KT)
     assert os.listdir(folder) == []
 
 
@@ -764,13 +768,13 @@ def test_a_failed_write_keeps_the_previous_file(work: sessionmaker[Session], tmp
 
     monkeypatch.setitem(wb.WRITERS, "stock", broken)
     with pytest.raises(StorageError, match="No space left"):
-        write_report(work, "stock", out)
+        write_report(work, "stock", out, actor=KT)
     assert out.read_bytes() == b"old"
     assert os.listdir(folder) == ["kho.xlsx"]  # no temporary file left behind
 
 
 def test_result_json_and_text(work: sessionmaker[Session], tmp_path: Path) -> None:
-    result = write_report(work, "survey", tmp_path / "ks.xlsx", batch=1, made_on=MADE_ON)
+    result = write_report(work, "survey", tmp_path / "ks.xlsx", batch=1, made_on=MADE_ON, actor=KT)
     data = result.to_json()
     assert {"file", "kind", "format", "rows", "sheets"} <= set(data)
     assert "pages" not in data and data["batch"] == 1 and data["format"] == "xlsx"
@@ -785,7 +789,7 @@ def test_empty_programme_gives_empty_reports(factory: sessionmaker[Session],
     assert [(i.item_code, [line.location for line in i.lines]) for i in stock_r.items] == [
         ("balo-keo", ["Kho"]), ("hop-thuc-pham", ["Kho"]), ("o-2-khuc", ["Kho"])]
     for kind in ("progress", "survey", "stock"):
-        result = write_report(factory, kind, tmp_path / f"{kind}.pdf", made_on=MADE_ON)
+        result = write_report(factory, kind, tmp_path / f"{kind}.pdf", made_on=MADE_ON, actor=KT)
         assert result.pages and result.pages >= 1
-        rows = write_report(factory, kind, tmp_path / f"{kind}.xlsx").rows
+        rows = write_report(factory, kind, tmp_path / f"{kind}.xlsx", actor=KT).rows
         assert rows == (3 if kind == "stock" else 0)  # every item shows, at the warehouse

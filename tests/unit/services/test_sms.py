@@ -19,6 +19,8 @@ from mbfcare.services import care_work as cw
 from mbfcare.services import sms, stock
 from tests.care_data import GAP, GROUP1, GROUP2, STORE, seed_listed
 
+KT = Actor("Kiểm thử")  # who exports in these tests (an administrator)
+
 LAN = Actor("Lan", "admin")
 HA = Actor("Hà", "clerk")
 G1 = sorted(GROUP1)
@@ -146,7 +148,8 @@ def test_csv_for_the_gateway(listed: sessionmaker[Session], programme_id: int,
         listed, programme_id, notice='Chào {ten}, quà "{qua}" sẽ tới trước {han}.',
         invitation="Mời {ten} đến {cua_hang}, hạn {han}.", deadline_days=10, actor=LAN)
     out = tmp_path / "sms.csv"
-    result = sms.export_sms(listed, out, programme_id=programme_id, batch=1, deadline=DEADLINE)
+    result = sms.export_sms(listed, out, programme_id=programme_id, batch=1, deadline=DEADLINE,
+                            actor=KT)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfSo thue bao,Noi dung\r\n")
     with out.open(encoding="utf-8-sig", newline="") as f:
@@ -187,20 +190,23 @@ def test_xlsx_for_the_gateway_keeps_numbers_as_text(listed: sessionmaker[Session
     assert result.to_json()["encoding_counts"] == {GSM7: 15, UCS2: 0}
     with listed() as session:
         entry = session.scalars(select(AuditEntry).where(
-            AuditEntry.action == "export_sms")).one()
-        assert entry.after is not None and entry.after["messages"] == 15
+            AuditEntry.action == "export")).one()
+        assert entry.entity == "file" and entry.after is not None
+        assert (entry.after["kind"], entry.after["rows"], entry.after["file"]) == (
+            "sms", 15, out.name)
+        assert "15 tin" in entry.summary and "84" + G1[0][1:] not in entry.summary
 
 
 def test_export_refusals(listed: sessionmaker[Session], programme_id: int,
                          tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        sms.export_sms(listed, tmp_path / "sms.txt", batch=1)
+        sms.export_sms(listed, tmp_path / "sms.txt", batch=1, actor=KT)
     with pytest.raises(UsageError):
-        sms.export_sms(listed, tmp_path / "missing" / "sms.csv", batch=1)
+        sms.export_sms(listed, tmp_path / "missing" / "sms.csv", batch=1, actor=KT)
     with pytest.raises(NotFoundError):
-        sms.export_sms(listed, tmp_path / "sms.csv", batch=9)
+        sms.export_sms(listed, tmp_path / "sms.csv", batch=9, actor=KT)
     with pytest.raises(RuleError, match="classify"):
-        sms.export_sms(listed, tmp_path / "sms.csv", batch=2)
+        sms.export_sms(listed, tmp_path / "sms.csv", batch=2, actor=KT)
     assert not (tmp_path / "sms.csv").exists()
 
 

@@ -175,7 +175,7 @@ def test_survey_step_is_recorded_in_the_same_transaction(met: sessionmaker[Sessi
 def test_refused_and_nothing_stored_when_the_customer_was_not_met(
         met: sessionmaker[Session], programme_id: int) -> None:
     number = G1[2]  # listed, no handover
-    case = surveys.lookup_case(met, programme_id, number)
+    case = surveys.lookup_case(met, programme_id, number, actor=Actor("test"))
     assert not case.met and "ghi trao quà trước" in case.problem
     with pytest.raises(RuleError, match="làm khi gặp khách hàng"):
         surveys.save_response(met, programme_id, number, ANSWERS, actor=CLERK)
@@ -230,14 +230,14 @@ def test_lookup_by_scan_number_or_id(met: sessionmaker[Session], programme_id: i
     number = G2[0]
     case_id = _case_id(met, number)
     by_code = surveys.lookup_case(met, programme_id, printed_code(met, "survey", programme_id,
-                                                                   case_id))
-    by_number = surveys.lookup_case(met, programme_id, "84 902 000 001")
-    by_id = surveys.lookup_case(met, programme_id, case_id)
+                                                                   case_id), actor=Actor("test"))
+    by_number = surveys.lookup_case(met, programme_id, "84 902 000 001", actor=Actor("test"))
+    by_id = surveys.lookup_case(met, programme_id, case_id, actor=Actor("test"))
     assert by_code == by_number == by_id
     assert by_code.title == "KHÁCH HÀNG SỐ 1 · 0902 000 001 · Nhóm 2 · Đợt 1"
     assert by_code.met and by_code.default_date == DAY and by_code.response is None
     surveys.save_response(met, programme_id, case_id, ANSWERS, actor=CLERK)
-    loaded = surveys.lookup_case(met, programme_id, case_id)
+    loaded = surveys.lookup_case(met, programme_id, case_id, actor=Actor("test"))
     assert loaded.response is not None and loaded.response.texts()["services"] == \
         "Gọi điện; Data 3G/4G"
 
