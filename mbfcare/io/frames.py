@@ -46,7 +46,12 @@ class SheetFrame:
     first_column: int  # 0-based sheet column of `c0`
 
 
-def release_memory() -> None:
+# Below this many cells a read is small: a full collection (which walks every object of the
+# process, seconds in a long-lived window or test run) would cost more than it gives back.
+BIG_READ_CELLS = 2_000_000
+
+
+def release_memory(cells: int = BIG_READ_CELLS) -> None:
     """Give freed memory back to the system after a big read (glibc keeps it otherwise).
 
     calamine frees a large sheet through the C allocator while polars allocates from its own,
@@ -57,7 +62,7 @@ def release_memory() -> None:
     runner) it could free Qt objects owned by the GUI thread, which crashes Qt; the window
     collects on its own thread (`ui.garbage`).
     """
-    if threading.current_thread() is threading.main_thread():
+    if cells >= BIG_READ_CELLS and threading.current_thread() is threading.main_thread():
         gc.collect()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -103,7 +108,7 @@ def read_workbook_sheet(path: Path, sheet: str, sheet_part: str | None) -> Sheet
         first_column = columns[0].absolute_index if columns else 0
         frame = data.to_polars()
         del data, reader
-        release_memory()
+        release_memory(frame.height * frame.width)
     except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot read"
         detail = " ".join(str(exc).split()).split(" Context:")[0][:160]
         raise ImportFileError(

@@ -1011,8 +1011,9 @@ def _execute(
             )
         result.ignored_columns = list(columns.ignored)
         _drop_superseded(outcome, located)
+        cells = located.frame.frame.height * located.frame.frame.width
         located.frame.frame = pl.DataFrame()  # the text cells are no longer needed
-        release_memory()
+        release_memory(cells)
         with UnitOfWork(factory, bulk=True) as uow:
             session = uow.session
             if new_care_month and batch is not None and care is not None:

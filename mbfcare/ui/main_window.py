@@ -483,15 +483,19 @@ class MainWindow(QMainWindow):
         # Pages not in view read again when next shown; the one in view stays as the user
         # left it (the desk keeps its customer, the list its selection).
         self.dashboard.refresh()
-        if self.current_section() != "stock":
+        if self.current_section() != "stock" and "stock" not in self.blocked_sections:
             self.stock_page.refresh()
-        if self.current_section() != "care_list":
+        if self.current_section() != "care_list" and "care_list" not in self.blocked_sections:
             self.care_list.model.refresh_rows()
 
     def _propagate(self) -> None:
-        for page in (self.dashboard, self.import_page, self.care_list, self.desk,
-                     self.stock_page, self.print_page, self.settings_page):
-            page.set_programme(self.programme_id, self.batch)
+        pages = {"dashboard": self.dashboard, "import": self.import_page,
+                 "care_list": self.care_list, "desk": self.desk, "stock": self.stock_page,
+                 "print": self.print_page, "settings": self.settings_page}
+        for key, page in pages.items():
+            # A section the role may not use loads nothing: the service would only refuse.
+            if key not in self.blocked_sections:
+                page.set_programme(self.programme_id, self.batch)
         summary = self._summary()
         self.reports_page.set_programme(
             self.programme_id, self.batch,

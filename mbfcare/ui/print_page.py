@@ -157,7 +157,10 @@ class DocumentsPanel(QWidget):
         self.make_button.setEnabled(programme_id is not None and batch is not None)
         if programme_id is None:
             return
-        self._runner.start(lambda _p: queries.filter_choices(self._factory, programme_id),
+        # A head or a clerk chooses among his own district's or store's documents only.
+        actor = self._actor
+        self._runner.start(lambda _p: queries.filter_choices(self._factory, programme_id,
+                                                             actor=actor),
                            on_done=self._on_choices, on_error=partial(messages.show_error,
                                                                       self))
         self._load_log()

@@ -195,7 +195,6 @@ class SettingsWidget(QWidget):
         self._tabs.addTab(self._build_programme_tab(), self.tr("Chương trình"))
         self.forms_editor = FormSettingsEditor(factory, runner, self._actor)
         self._tabs.addTab(self.forms_editor, self.tr("Mẫu giấy tờ"))
-        self._tabs.addTab(self._build_language_tab(), self.tr("Ngôn ngữ"))
         self.data_protection = DataProtectionWidget(factory, runner, self._actor, self)
         self._tabs.addTab(self.data_protection, self.tr("Bảo vệ dữ liệu cá nhân"))
         self.database_tab = DatabaseSettingsWidget(factory, runner, self._actor, self)
@@ -206,6 +205,8 @@ class SettingsWidget(QWidget):
             self.users_tab = UsersWidget(factory, runner, self._actor, self)
             self._tabs.addTab(self.users_tab, self.tr("Người dùng"))
             self._tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self._language_tab = self._build_language_tab()
+        self._tabs.addTab(self._language_tab, self.tr("Ngôn ngữ"))
         self._apply_role()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -255,7 +256,7 @@ class SettingsWidget(QWidget):
             self._tabs.setTabEnabled(index, allowed)
             self._tabs.setTabToolTip(index, why)
         if not allowed and self._tabs.currentIndex() in (0, 1):
-            self._tabs.setCurrentIndex(2)
+            self._tabs.setCurrentWidget(self._language_tab)
 
     @Slot(int)
     def _on_tabs_current_changed(self, index: int) -> None:

@@ -26,6 +26,10 @@ from mbfcare.models import Subscriber
 from mbfcare.uow import UnitOfWork
 from tests.care_data import GROUP1, GROUP2, seed_listed
 
+# What a file does to the importer and the writers does not depend on the database: these
+# run on SQLite only (the server's transactions are the same all-or-nothing).
+pytestmark = pytest.mark.sqlite_only
+
 PAYLOADS = ['=HYPERLINK("http://x","x")', "@SUM(1+1)", "+cmd|' /C calc'!A0"]
 MARKERS = ("HYPERLINK", "SUM(1+1)", "cmd|")
 

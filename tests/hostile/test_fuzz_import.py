@@ -37,6 +37,10 @@ from mbfcare.models import ImportRun
 from mbfcare.services.importing import import_subscribers, stored_counts
 from tests.hostile.corpus import CARE_MONTH, HEADER, ROWS, valid_parts, write_parts
 
+# What a file does to the importer and the writers does not depend on the database: these
+# run on SQLite only (the server's transactions are the same all-or-nothing).
+pytestmark = pytest.mark.sqlite_only
+
 EXAMPLES = 60
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -160,7 +160,9 @@ def test_the_window_backs_up_while_open_and_on_close(qtbot: QtBot, factory: Fact
     assert path is not None
     window._on_backup_timer_timeout()
     qtbot.waitUntil(lambda: len(list_backups(path, data_home / "backups")) == 1)
-    assert any(m[0] == "notify" and m[1].startswith("Đã tự sao lưu lúc ") for m in sink)
+    # The file is there before the worker's result reaches the window: wait for the words.
+    qtbot.waitUntil(lambda: any(
+        m[0] == "notify" and m[1].startswith("Đã tự sao lưu lúc ") for m in sink))
     window.settings_page.database_tab.policy_changed.emit(BackupPolicy(data_home / "backups",
                                                                        minutes=10))
     assert window._backup_timer.interval() == 10 * 60_000

@@ -251,7 +251,8 @@ def test_settings_page_holds_the_editor(qtbot: QtBot, factory: Factory, programm
     page.show()
     qtbot.waitExposed(page)
     tabs = [page._tabs.tabText(i) for i in range(page._tabs.count())]
-    assert tabs == ["Chương trình", "Mẫu giấy tờ", "Ngôn ngữ"]
+    assert tabs == ["Chương trình", "Mẫu giấy tờ", "Bảo vệ dữ liệu cá nhân", "Cơ sở dữ liệu",
+                    "Người dùng", "Ngôn ngữ"]
     editor = page.forms_editor
     assert editor.can_edit()  # the default actor: the PC's account, administrator
     with qtbot.waitSignals([page.programme_loaded, editor.loaded, editor.preview_shown],
@@ -260,7 +261,9 @@ def test_settings_page_holds_the_editor(qtbot: QtBot, factory: Factory, programm
     page._tabs.setCurrentWidget(editor)
     page.set_actor(HA)
     assert not editor.can_edit()
+    assert page._tabs.currentWidget() is not editor  # a clerk is moved off the disabled tab
     page.set_actor(LAN)
+    page._tabs.setCurrentWidget(editor)
     _type(editor, "NGƯỜI LẬP BIỂU", "titles", "list_maker")
     with qtbot.waitSignal(editor.saved, timeout=15000):
         qtbot.keyClick(editor.field("titles", "list_maker"), Qt.Key.Key_S,
