@@ -489,9 +489,10 @@ class MainWindow(QMainWindow):
             self.care_list.model.refresh_rows()
 
     def _propagate(self) -> None:
-        pages = {"dashboard": self.dashboard, "import": self.import_page,
-                 "care_list": self.care_list, "desk": self.desk, "stock": self.stock_page,
-                 "print": self.print_page, "settings": self.settings_page}
+        pages: dict[str, Any] = {
+            "dashboard": self.dashboard, "import": self.import_page, "care_list": self.care_list,
+            "desk": self.desk, "stock": self.stock_page, "print": self.print_page,
+            "settings": self.settings_page}
         for key, page in pages.items():
             # A section the role may not use loads nothing: the service would only refuse.
             if key not in self.blocked_sections:
