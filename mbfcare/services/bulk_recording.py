@@ -44,6 +44,7 @@ from mbfcare.io.rejects import RejectedRow, write_rejects
 from mbfcare.io.tabular import TableFile, open_table
 from mbfcare.models import CareCase, CareStep, GiftItem, GiftType, Handover
 from mbfcare.services import care_work, stock
+from mbfcare.services.backups import backup_before_import
 
 # The import's own data-row filter (title, header, column-number, totals, signature rows),
 # so a returned list is cut exactly as an extract is.
@@ -682,6 +683,8 @@ def record_from_file(
     progress = progress or NullProgress()
     table = open_table(path)
     try:
+        if not dry_run:  # a file of many results: a verified backup first (when changed)
+            backup_before_import(factory)
         with UnitOfWork(factory, write=True) as uow:
             session = uow.session
             pid = resolve_programme_id(session, programme_id)

@@ -65,6 +65,7 @@ from mbfcare.models import CareCase, CareStep, ProfileCollection, Subscriber
 from mbfcare.models.base import utcnow
 from mbfcare.reports.regional import safe_text
 from mbfcare.services import audit
+from mbfcare.services.backups import backup_before_import
 from mbfcare.services.care_work import (
     StepResult,
     find_case,
@@ -727,6 +728,8 @@ def import_offers(factory: sessionmaker[Session], path: Path, programme_id: int 
     path = Path(path)
     table = open_table(path)
     try:
+        if not dry_run:  # a verified backup before every import (when anything changed)
+            backup_before_import(factory)
         with UnitOfWork(factory, write=True) as uow:
             session = uow.session
             pid = resolve_programme_id(session, programme_id)

@@ -420,3 +420,14 @@ def test_viewer_may_not_record(listed: Factory, tmp_path: Path) -> None:
 ])
 def test_match_column(header: str, kind: str | None) -> None:
     assert match_column(header) == kind
+
+
+@pytest.mark.sqlite_only
+def test_recording_from_a_file_backs_the_database_up_first(listed: Factory, tmp_path: Path,
+                                                           data_home: Path) -> None:
+    path = tmp_path / "tra_ve.csv"
+    path.write_text("Số thuê bao;Ngày nhắn tin\n0902000006;01/09/2017\n", encoding="utf-8-sig")
+    record_from_file(listed, path, actor=HEAD, dry_run=True)
+    assert list((data_home / "backups").glob("*truoc-nhap*")) == []  # a dry run: none
+    record_from_file(listed, path, actor=HEAD)
+    assert len(list((data_home / "backups").glob("*truoc-nhap*.sqlite"))) == 1

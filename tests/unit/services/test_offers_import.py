@@ -161,3 +161,14 @@ def test_a_file_without_an_offers_column_is_refused(listed: sessionmaker[Session
         pr.import_offers(listed, tmp_path / "none.xlsx", actor=Actor("test"))
     with pytest.raises(ImportFileError, match="sheet 'Khác'"):
         pr.import_offers(listed, tmp_path / "none.xlsx", sheet="Khác", actor=Actor("test"))
+
+
+@pytest.mark.sqlite_only
+def test_an_offers_import_backs_the_database_up_first(listed: sessionmaker[Session],
+                                                      tmp_path: Path, data_home: Path) -> None:
+    path = tmp_path / "goi.csv"
+    path.write_text("So TB;Goi cuoc co the tham gia\n0902000004;MAX90\n", encoding="utf-8")
+    pr.import_offers(listed, path, dry_run=True, actor=Actor("test"))
+    assert list((data_home / "backups").glob("*truoc-nhap*")) == []  # a dry run: none
+    pr.import_offers(listed, path, actor=Actor("test"))
+    assert len(list((data_home / "backups").glob("*truoc-nhap*.sqlite"))) == 1
