@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare.domain.actors import Actor, PermissionProblem
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.codes import check_code, entry_code, new_token
 from mbfcare.domain.collation import name_sort_key
 from mbfcare.domain.survey import SurveyDefinition, load_survey, survey_from_dict
@@ -168,13 +168,6 @@ class FormSettingsDTO:
 # --------------------------------------------------------------------------- helpers
 
 
-def _allowed(actor: Actor, action: str) -> None:
-    try:
-        actor.require(action)
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
-
-
 def _overrides(programme: Programme) -> dict[str, Any]:
     forms = (programme.extra or {}).get("forms")
     return dict(forms) if isinstance(forms, Mapping) else {}
@@ -237,7 +230,7 @@ def update_form_settings(factory: sessionmaker[Session], programme_id: int | Non
         RuleError: the role may not change the programme.
         ValidationError: an unknown key or a value of the wrong kind (nothing saved).
     """
-    _allowed(actor, "manage")
+    actor.require("manage")
     try:
         settings = load_form_settings(overrides)
     except FormSettingsProblem as exc:

@@ -26,7 +26,7 @@ import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare.domain.actors import Actor, PermissionProblem
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import name_sort_key
 from mbfcare.domain.sms import (
     GSM7,
@@ -256,13 +256,6 @@ def _summary(batch: int, messages: int, parts: int, opted_out: int, skipped: int
 # --------------------------------------------------------------------------- templates
 
 
-def _allowed(actor: Actor, action: str) -> None:
-    try:
-        actor.require(action)
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
-
-
 def _stored(programme: Programme) -> SmsTemplates:
     """The programme's texts; a missing or unusable stored value falls back to the default."""
     defaults = default_templates()
@@ -342,7 +335,7 @@ def update_sms_templates(factory: sessionmaker[Session], programme_id: int | Non
             a single brace, or starts like a formula; or the days are out of range.
         NotFoundError: no such programme.
     """
-    _allowed(actor, "manage")
+    actor.require("manage")
     if isinstance(deadline_days, bool) or not isinstance(deadline_days, int) or \
             not 0 < deadline_days <= MAX_DEADLINE_DAYS:
         raise ValidationError(f"Hạn nhận quà phải từ 1 đến {MAX_DEADLINE_DAYS} ngày sau ngày "
@@ -615,7 +608,7 @@ def mark_sms_sent(factory: sessionmaker[Session], *, programme_id: int | None = 
         UsageError: `on` is in the future.
         NotFoundError: no such programme or batch.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     day = on or local_today()
     if day > local_today():
         raise UsageError(f"Ngày gửi SMS {format_date(day)} chưa tới.")
@@ -661,7 +654,7 @@ def set_sms_opt_out(factory: sessionmaker[Session], msisdn: str, opt_out: bool, 
         NotFoundError: nobody with that number.
         RuleError: the role may not record.
     """
-    _allowed(actor, "record")
+    actor.require("record")
     number = check_msisdn(msisdn)
     with UnitOfWork(factory, write=True) as uow:
         session = uow.session

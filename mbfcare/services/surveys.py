@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mbfcare.domain.actors import Actor, PermissionProblem
+from mbfcare.domain.actors import Actor
 from mbfcare.domain.collation import name_sort_key
 from mbfcare.domain.steps import OUTCOME_LABELS
 from mbfcare.domain.survey import (
@@ -43,7 +43,7 @@ from mbfcare.domain.survey import (
     validate_answers,
 )
 from mbfcare.domain.values import format_date, format_msisdn, format_number
-from mbfcare.errors import NotFoundError, RuleError, UsageError, ValidationError
+from mbfcare.errors import NotFoundError, UsageError, ValidationError
 from mbfcare.io.safe_cells import csv_row
 from mbfcare.models import AuditEntry, Batch, CareCase, Subscriber, SurveyForm, SurveyResponse
 from mbfcare.models.base import utcnow
@@ -301,14 +301,6 @@ class SurveySummary:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _allowed(actor: Actor, action: str) -> None:
-    # Only the export (helper H3's part) still calls this; PermissionProblem is a RuleError.
-    try:
-        actor.require(action)
-    except PermissionProblem as exc:
-        raise RuleError(str(exc)) from exc
 
 
 def _form_row(session: Session, programme_id: int, *, create: bool) -> SurveyForm | None:
